@@ -1,0 +1,202 @@
+"""Typed data passed between the stages of a run: facts -> plan -> sinks -> report.
+
+Everything here is plain, immutable data. Modules that gather facts produce these objects,
+the planner consumes them and produces a plan, and sinks apply the plan. Nothing in this
+module talks to git, the network or the environment.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Stage(str, enum.Enum):
+    """The pipeline stage the pipe runs at; decides the status a record moves to."""
+
+    BUILD = "build"
+    REVIEW = "review"
+    MERGE = "merge"
+    DEPLOY = "deploy"
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit as read from `git log` (never a GitPython object: see pipe.facts.git)."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    timestamp: int  # committer time, seconds since the epoch
+    message: str  # full raw message, line endings as stored
+
+    @property
+    def subject(self) -> str:
+        return self.message.splitlines()[0].strip() if self.message.strip() else ""
+
+    @property
+    def body(self) -> str:
+        lines = self.message.splitlines()
+        return "\n".join(lines[1:]).strip("\r\n ")
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+    @property
+    def short_sha(self) -> str:
+        return self.sha[:7]
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    sha: str  # the commit the tag points at (peeled)
+    timestamp: int  # tagger date for annotated tags, else committer date
+
+
+@dataclass(frozen=True)
+class CommitRange:
+    """The commits a run looks at: reachable from `head` and not from `base`."""
+
+    head: str
+    base: str | None  # exclusive; None means the whole history
+    commits: tuple[Commit, ...]
+    description: str  # human readable, e.g. "merge-base(origin/main)..3f2a1bc"
+    warnings: tuple[str, ...] = ()
+    fetched: tuple[str, ...] = ()  # what had to be fetched (deepen, refs), for the log
+
+
+class ReferenceKind(str, enum.Enum):
+    RECORD_ID = "record_id"
+    KEY = "key"
+
+
+class ReferenceSource(str, enum.Enum):
+    BRANCH = "branch"
+    COMMIT = "commit"
+    MERGE_COMMIT = "merge_commit"  # Bitbucket's "Merged in <branch> (pull request #N)"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A mention of an Airtable record (by record ID or human key) somewhere in the code."""
+
+    kind: ReferenceKind
+    value: str
+    source: ReferenceSource
+    commit: str | None = None  # sha, when found in a commit message
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "value": self.value,
+            "source": self.source.value,
+            "commit": self.commit,
+        }
+
+
+@dataclass(frozen=True)
+class PipelineContext:
+    """What the Bitbucket Pipelines environment says about this run."""
+
+    branch: str | None = None
+    tag: str | None = None
+    commit: str | None = None
+    pr_id: str | None = None
+    pr_destination_branch: str | None = None
+    deployment_environment: str | None = None
+    build_number: str | None = None
+    pipeline_uuid: str | None = None
+    step_uuid: str | None = None
+    workspace: str | None = None
+    repo_slug: str | None = None
+    repo_full_name: str | None = None
+    clone_dir: str | None = None
+    git_http_origin: str | None = None
+    pipe_storage_dir: str | None = None
+    pipe_shared_storage_dir: str | None = None
+
+    @property
+    def repo_url(self) -> str | None:
+        if self.git_http_origin:
+            return self.git_http_origin.rstrip("/")
+        if self.repo_full_name:
+            return f"https://bitbucket.org/{self.repo_full_name}"
+        return None
+
+    def commit_url(self, sha: str) -> str | None:
+        return f"{self.repo_url}/commits/{sha}" if self.repo_url else None
+
+    @property
+    def pr_url(self) -> str | None:
+        if self.repo_url and self.pr_id:
+            return f"{self.repo_url}/pull-requests/{self.pr_id}"
+        return None
+
+    @property
+    def build_url(self) -> str | None:
+        if self.repo_url and self.build_number:
+            return f"{self.repo_url}/pipelines/results/{self.build_number}"
+        return None
+
+    @property
+    def run_id(self) -> str | None:
+        """Identifies the pipeline run that changed a record (pipeline UUID, else build number)."""
+        if self.pipeline_uuid:
+            return self.pipeline_uuid
+        if self.build_number:
+            return f"build #{self.build_number}"
+        return None
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """An Airtable record as read before planning."""
+
+    record_id: str
+    fields: dict[str, Any]
+    key: str | None = None  # value of KEY_FIELD, when keys are used
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class RecordPlan:
+    """What the run intends to do to one record, and afterwards what it did."""
+
+    reference: str  # the record ID or key as found in the code
+    record_id: str | None
+    title: str | None = None
+    url: str | None = None
+    status_before: str | None = None
+    status_after: str | None = None
+    changes: list[FieldChange] = field(default_factory=list)
+    sources: list[Reference] = field(default_factory=list)
+    skipped: str | None = None  # why nothing is planned (missing record, human-owned status...)
+    written: bool = False
+    error: str | None = None
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return [c.field for c in self.changes]
+
+
+@dataclass
+class SyncPlan:
+    stage: Stage
+    commit_range: CommitRange | None
+    references: list[Reference]
+    records: list[RecordPlan]
+    dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
