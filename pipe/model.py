@@ -12,16 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class Stage(str, enum.Enum):
+class Stage(enum.StrEnum):
     """The pipeline stage the pipe runs at; decides the status a record moves to."""
 
     BUILD = "build"
     REVIEW = "review"
     MERGE = "merge"
     DEPLOY = "deploy"
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -72,12 +69,12 @@ class CommitRange:
     fetched: tuple[str, ...] = ()  # what had to be fetched (deepen, refs), for the log
 
 
-class ReferenceKind(str, enum.Enum):
+class ReferenceKind(enum.StrEnum):
     RECORD_ID = "record_id"
     KEY = "key"
 
 
-class ReferenceSource(str, enum.Enum):
+class ReferenceSource(enum.StrEnum):
     BRANCH = "branch"
     COMMIT = "commit"
     MERGE_COMMIT = "merge_commit"  # Bitbucket's "Merged in <branch> (pull request #N)"

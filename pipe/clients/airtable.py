@@ -1,0 +1,206 @@
+"""Airtable access through pyairtable, with our HTTP policy mounted on its session.
+
+Reads are batched: up to 100 records per request (one `OR(RECORD_ID()=...)` formula per page),
+and `fields[]` names every mapped field so an unknown field name is refused by the read itself,
+before anything is written. Writes are PATCHes of at most 10 records by record ID (replay-safe).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from pyairtable import Api
+from pyairtable.formulas import EQ, OR, RECORD_ID, Field, to_formula_str
+
+from pipe.clients.http import HttpPolicy, SlidingWindowLimiter, session_with_policy
+from pipe.errors import SyncError, UserError
+from pipe.model import RecordState
+
+log = logging.getLogger("pipe.airtable")
+
+READ_CHUNK = 100  # records per list request (Airtable's page size limit)
+WRITE_CHUNK = 10  # records per write request (Airtable's batch limit)
+REQUESTS_PER_SECOND = 5  # per base
+
+
+class AirtableError(SyncError):
+    """Airtable refused a request; carries its error type and message."""
+
+    def __init__(self, message: str, status: int | None = None, error_type: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+
+
+class AirtableConfigError(UserError):
+    """Airtable says the token, base, table or a field name is wrong: nothing was written."""
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    id: str
+    name: str
+    type: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    id: str
+    name: str
+    primary_field: str
+    fields: dict[str, FieldInfo]  # by name
+
+
+def airtable_policy(rate_limit_wait: float, deadline: float | None = None) -> HttpPolicy:
+    limiter = SlidingWindowLimiter(REQUESTS_PER_SECOND, 1.0)
+
+    def replay_safe(request: requests.PreparedRequest) -> bool:
+        # POST .../listRecords is a read; other POSTs create records and must never be replayed.
+        method = (request.method or "").upper()
+        return method != "POST" or (request.path_url or "").split("?")[0].endswith("/listRecords")
+
+    return HttpPolicy(
+        service="Airtable",
+        limiters=lambda _request: (limiter,),
+        rate_limit_wait=rate_limit_wait,
+        replay_safe=replay_safe,
+        deadline=deadline,
+    )
+
+
+class AirtableClient:
+    def __init__(self, token: str, base_id: str, table: str, api_url: str, policy: HttpPolicy):
+        self.base_id = base_id
+        self.table_name = table
+        self.policy = policy
+        self.api = Api(
+            token, endpoint_url=api_url, retry_strategy=None, timeout=(policy.connect_timeout, policy.read_timeout)
+        )
+        session_with_policy(policy, self.api.session)
+        self.table = self.api.table(base_id, table)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def schema(self) -> TableSchema | None:
+        """The table's schema from the Meta API, or None when the token may not read schemas."""
+        try:
+            data = self.api.request("GET", self.api.build_url(f"meta/bases/{self.base_id}/tables"))
+        except requests.HTTPError as exc:
+            if exc.response is not None and exc.response.status_code in (403, 404):
+                log.debug(
+                    "the token cannot read the base schema (%s); fields are checked by the read",
+                    exc.response.status_code,
+                )
+                return None
+            raise self._error(exc, "reading the base schema") from None
+        for table in data.get("tables", []):
+            if self.table_name in (table.get("id"), table.get("name")):
+                fields = {
+                    f["name"]: FieldInfo(
+                        id=f["id"],
+                        name=f["name"],
+                        type=f["type"],
+                        choices=tuple(c["name"] for c in (f.get("options") or {}).get("choices", [])),
+                    )
+                    for f in table.get("fields", [])
+                }
+                primary = next((f.name for f in fields.values() if f.id == table.get("primaryFieldId")), "")
+                return TableSchema(id=table["id"], name=table["name"], primary_field=primary, fields=fields)
+        raise AirtableConfigError(
+            f"AIRTABLE_TABLE: there is no table {self.table_name!r} in base {self.base_id}; "
+            f"tables there: {', '.join(t.get('name', '?') for t in data.get('tables', []))}"
+        )
+
+    def records_by_id(self, record_ids: Sequence[str], fields: Sequence[str]) -> dict[str, RecordState]:
+        found: dict[str, RecordState] = {}
+        for chunk in _chunks(record_ids, READ_CHUNK):
+            formula = OR(*(EQ(RECORD_ID(), rid) for rid in chunk)) if len(chunk) > 1 else EQ(RECORD_ID(), chunk[0])
+            for record in self._list(to_formula_str(formula), fields, "reading records by ID"):
+                found[record["id"]] = RecordState(record_id=record["id"], fields=record.get("fields", {}))
+        return found
+
+    def records_by_key(
+        self, key_field: str, keys: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, list[RecordState]]:
+        found: dict[str, list[RecordState]] = {}
+        for chunk in _chunks(keys, READ_CHUNK):
+            terms = [EQ(Field(key_field), key) for key in chunk]
+            formula = OR(*terms) if len(terms) > 1 else terms[0]
+            for record in self._list(to_formula_str(formula), [*fields, key_field], f"reading records by {key_field}"):
+                key = record.get("fields", {}).get(key_field)
+                state = RecordState(record_id=record["id"], fields=record.get("fields", {}), key=key)
+                found.setdefault(str(key), []).append(state)
+        return found
+
+    def _list(self, formula: str, fields: Sequence[str], doing: str) -> list[dict[str, Any]]:
+        try:
+            return self.table.all(formula=formula, fields=list(dict.fromkeys(fields)), page_size=READ_CHUNK)
+        except requests.HTTPError as exc:
+            raise self._error(exc, doing) from None
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def update(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """PATCH up to 10 records by ID (PATCH leaves unmentioned fields alone)."""
+        if len(updates) > WRITE_CHUNK:
+            raise ValueError(f"at most {WRITE_CHUNK} records per request")
+        try:
+            return self.table.batch_update([{"id": rid, "fields": f} for rid, f in updates], typecast=False)
+        except requests.HTTPError as exc:
+            raise self._error(exc, "updating records") from None
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _error(self, exc: requests.HTTPError, doing: str) -> Exception:
+        response = exc.response
+        status = response.status_code if response is not None else None
+        error_type, message = _error_body(response)
+        where = f"table {self.table_name!r} of base {self.base_id}"
+        if status == 401:
+            return AirtableConfigError(
+                f"AIRTABLE_TOKEN: Airtable refused the token while {doing} (401 {error_type}). "
+                "Check that the secured variable holds a current personal access token."
+            )
+        if status == 403:
+            return AirtableConfigError(
+                f"Airtable refused access to {where} while {doing} (403 {error_type}): {message}. "
+                "Check AIRTABLE_BASE_ID and AIRTABLE_TABLE, that the base is added to the token, and that the "
+                "token has the scopes data.records:read and data.records:write."
+            )
+        if status == 404:
+            return AirtableConfigError(
+                f"AIRTABLE_BASE_ID: Airtable found no base {self.base_id!r} while {doing} (404). "
+                "Copy the base ID (app...) from the base's URL."
+            )
+        if status == 422 and error_type == "UNKNOWN_FIELD_NAME":
+            return AirtableConfigError(
+                f"{message} in {where}. Create the field, or map or disable it in the config file's "
+                "airtable.fields section."
+            )
+        return AirtableError(
+            f"Airtable answered {status} {error_type or ''} while {doing}: {message}",
+            status=status,
+            error_type=error_type,
+        )
+
+
+def _error_body(response: requests.Response | None) -> tuple[str, str]:
+    if response is None:
+        return "", "no response"
+    try:
+        error = response.json().get("error")
+    except ValueError:
+        return "", response.text[:200]
+    if isinstance(error, dict):
+        return str(error.get("type", "")), str(error.get("message", ""))
+    return str(error or ""), ""
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

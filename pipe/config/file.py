@@ -1,0 +1,156 @@
+"""The optional YAML file in the user's repository: field mapping and status workflow.
+
+Problems are reported with the file name and line, e.g.
+`.airtable-coda-sync.yml line 4 (workflow.stages.review): 'In Reveiw' is not one of the statuses`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipe.model import Stage
+
+DEFAULT_CONFIG_FILE = ".airtable-coda-sync.yml"
+
+DEFAULT_STATUSES = ["Planned", "Ready", "In Progress", "In Review", "Merged", "On Staging", "Released"]
+DEFAULT_STAGE_STATUS = {
+    Stage.BUILD: "In Progress",
+    Stage.REVIEW: "In Review",
+    Stage.MERGE: "Merged",
+    Stage.DEPLOY: "Released",
+}
+DEFAULT_ENVIRONMENT_STATUS = {"staging": "On Staging", "production": "Released"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldMapping(_Strict):
+    """Airtable field names the pipe writes. `null` leaves a field alone."""
+
+    title: str | None = Field(None, description="Field shown as the record's title (default: the primary field)")
+    status: str | None = "Status"
+    branch: str | None = "Branch"
+    pull_request: str | None = "Pull Request"
+    commit: str | None = "Last Commit"
+    commit_url: str | None = "Commit URL"
+    build_url: str | None = "Build URL"
+    last_run: str | None = "Last Run"
+    merged_at: str | None = "Merged At"
+    released_at: str | None = "Released At"
+
+    def written(self) -> dict[str, str]:
+        """Logical name -> field name, for the fields the pipe may write (title is only read)."""
+        return {k: v for k, v in self.model_dump().items() if v and k != "title"}
+
+
+class AirtableSection(_Strict):
+    fields: FieldMapping = FieldMapping()
+
+
+class Workflow(_Strict):
+    """The team's status workflow, in order. Statuses only ever move forward along it."""
+
+    statuses: list[str] = Field(default_factory=lambda: list(DEFAULT_STATUSES), min_length=1)
+    stages: dict[Stage, str] = Field(default_factory=lambda: dict(DEFAULT_STAGE_STATUS))
+    environments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ENVIRONMENT_STATUS))
+    human_owned: list[str] = Field(default_factory=lambda: ["Blocked", "Won't Do"])
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Workflow:
+        problems = []
+        seen = set()
+        for status in self.statuses:
+            if not status.strip():
+                problems.append("statuses must not be empty strings")
+            if status in seen:
+                problems.append(f"status {status!r} is listed twice")
+            seen.add(status)
+        for stage, status in self.stages.items():
+            if status not in seen:
+                problems.append(f"stages.{stage.value}: {status!r} is not one of the statuses {self.statuses}")
+        for env, status in self.environments.items():
+            if status not in seen:
+                problems.append(f"environments.{env}: {status!r} is not one of the statuses {self.statuses}")
+        for status in self.human_owned:
+            if status in seen:
+                problems.append(f"human_owned: {status!r} is also in statuses; a status is either moved or owned")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def stage_status(self, stage: Stage, environment: str | None = None) -> str | None:
+        if stage is Stage.DEPLOY and environment is not None:
+            mapped = self.environments.get(environment) or self.environments.get(environment.lower())
+            if mapped:
+                return mapped
+        return self.stages.get(stage)
+
+
+class FileConfig(_Strict):
+    airtable: AirtableSection = AirtableSection()
+    workflow: Workflow = Workflow()
+
+
+def load_file_config(path: Path | None, display_name: str) -> tuple[FileConfig, list[str]]:
+    """Parse and validate the file. Returns the config and the list of problems (empty when fine)."""
+    if path is None:
+        return FileConfig(), []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return FileConfig(), [f"{display_name}: cannot be read ({exc})"]
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text) if node is not None else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return FileConfig(), [f"{display_name}{where}: not valid YAML ({problem})"]
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return FileConfig(), [f"{display_name}: expected a mapping at the top level, got {type(data).__name__}"]
+    try:
+        return FileConfig.model_validate(data), []
+    except ValidationError as exc:
+        return FileConfig(), [_describe(error, node, display_name) for error in exc.errors()]
+
+
+def _describe(error: dict[str, Any], node: yaml.Node | None, display_name: str) -> str:
+    loc = [str(part) for part in error["loc"]]
+    line = _line_of(node, loc)
+    where = f" line {line}" if line else ""
+    path = ".".join(loc) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key; check its spelling against the README's configuration file section"
+    elif error["type"] in ("string_type", "list_type", "dict_type", "enum", "literal_error"):
+        message = f"{message} (given: {error.get('input')!r})"
+    return f"{display_name}{where} ({path}): {message}"
+
+
+def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
+    """1-based line of the YAML node at a pydantic error location, as deep as the path resolves."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if str(key.value) == part:
+                    line = key.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

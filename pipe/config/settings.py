@@ -1,0 +1,135 @@
+"""Build validated settings from the environment and the config file, listing every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from pipe.config.file import DEFAULT_CONFIG_FILE, FileConfig, load_file_config
+from pipe.config.values import parse_bool
+from pipe.config.variables import SECRET_VARIABLES, PipeVariables, variable_names
+from pipe.errors import ConfigError
+
+# Prefixes of our variables: an unknown variable with one of them is probably a typo.
+_OWN_PREFIXES = ("AIRTABLE_", "CODA_")
+REPORT_FILE_NAME = "airtable-coda-sync-report.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    variables: PipeVariables
+    file: FileConfig
+    config_path: Path | None
+    report_path: Path | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def secrets(self) -> list[str]:
+        return [v for v in (getattr(self.variables, n, None) for n in SECRET_VARIABLES) if v]
+
+
+def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
+    """Validate variables and the config file. Raises ConfigError naming every problem."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    known = set(variable_names())
+    raw = {name: env[name] for name in known if env.get(name, "") != ""}
+
+    variables = _validate_variables(raw, problems)
+    warnings.extend(_unknown_variable_warnings(env, known))
+
+    config_path, config_problem = _config_path(raw.get("CONFIG_FILE"), repo_root)
+    if config_problem:
+        problems.append(config_problem)
+    display = raw.get("CONFIG_FILE") or DEFAULT_CONFIG_FILE
+    file_config, file_problems = load_file_config(config_path, display)
+    problems.extend(file_problems)
+
+    problems.extend(_cross_checks(raw))
+    if problems:
+        notes = [f"note: {w}" for w in warnings]
+        raise ConfigError("The pipe's configuration has problems; nothing was done:", problems + notes)
+    assert variables is not None
+    return Settings(
+        variables=variables,
+        file=file_config,
+        config_path=config_path,
+        report_path=_report_path(variables, env),
+        warnings=tuple(warnings),
+    )
+
+
+def _validate_variables(raw: dict[str, str], problems: list[str]) -> PipeVariables | None:
+    try:
+        return PipeVariables.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0])
+            given = "(secret, not shown)" if name in SECRET_VARIABLES else repr(raw.get(name))
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "literal_error":
+                message = message.replace("Input should be", "expected")
+            problems.append(f"{name}: got {given}; {message}")
+        return None
+
+
+def _cross_checks(raw: Mapping[str, str]) -> list[str]:
+    """Rules between variables, checked on the raw values so they are listed with type errors."""
+    problems = []
+    try:
+        dry_run = parse_bool(raw.get("DRY_RUN", "false"))
+    except ValueError:
+        dry_run = None  # already reported; the requirement below depends on it
+    airtable = ("AIRTABLE_TOKEN", "AIRTABLE_BASE_ID", "AIRTABLE_TABLE")
+    if dry_run is False:
+        for name in airtable:
+            if name not in raw:
+                problems.append(f"{name}: is required (or set DRY_RUN: 'true' to only print the plan)")
+    elif dry_run and "AIRTABLE_TOKEN" in raw:
+        for name in airtable[1:]:
+            if name not in raw:
+                problems.append(f"{name}: is required when AIRTABLE_TOKEN is given")
+    if "KEY_PATTERN" in raw and "KEY_FIELD" not in raw:
+        problems.append("KEY_FIELD: is required when KEY_PATTERN is set (the field that holds the key)")
+    if "KEY_FIELD" in raw and "KEY_PATTERN" not in raw:
+        problems.append("KEY_PATTERN: is required when KEY_FIELD is set (a regex such as FEAT-\\d+)")
+    return problems
+
+
+def _unknown_variable_warnings(env: Mapping[str, str], known: set[str]) -> list[str]:
+    warnings = []
+    for name in sorted(env):
+        if name.startswith(_OWN_PREFIXES) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            warnings.append(f"{name} is not a variable of this pipe and is ignored{hint}")
+    return warnings
+
+
+def _config_path(given: str | None, repo_root: Path | None) -> tuple[Path | None, str | None]:
+    root = repo_root or Path.cwd()
+    if given is None:
+        default = root / DEFAULT_CONFIG_FILE
+        return (default if default.is_file() else None), None
+    path = (root / given).resolve()
+    if not path.is_relative_to(root.resolve()):
+        return None, f"CONFIG_FILE: got {given!r}; expected a path inside the repository"
+    if not path.is_file():
+        return None, f"CONFIG_FILE: got {given!r}; no such file in the repository ({path})"
+    return path, None
+
+
+def _report_path(v: PipeVariables, env: Mapping[str, str]) -> Path | None:
+    if v.REPORT_FILE:
+        return Path(v.REPORT_FILE)
+    storage = env.get("BITBUCKET_PIPE_STORAGE_DIR")
+    return Path(storage) / REPORT_FILE_NAME if storage else None
+
+
+def environment() -> dict[str, str]:
+    return dict(os.environ)

@@ -1,0 +1,65 @@
+"""Parsers for the value types pipe variables use. Each raises ValueError with what it expects."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+TRUE_WORDS = frozenset({"true", "yes", "1"})
+FALSE_WORDS = frozenset({"false", "no", "0"})
+
+
+def parse_bool(value: object) -> bool:
+    """true/false/yes/no/1/0 in any case, as Bitbucket passes every variable as a string."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError("expected a boolean: true, false, yes, no, 1 or 0 (any case)")
+
+
+def parse_http_url(value: object) -> str:
+    text = str(value).strip()
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("expected an http:// or https:// URL, such as https://api.airtable.com")
+    return text.rstrip("/")
+
+
+def parse_regex(value: object) -> re.Pattern[str]:
+    if isinstance(value, re.Pattern):
+        return value
+    text = str(value)
+    try:
+        pattern = re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"expected a valid regular expression ({exc})") from None
+    if pattern.fullmatch(""):
+        raise ValueError("expected a regular expression that cannot match an empty string, such as FEAT-\\d+")
+    return pattern
+
+
+AIRTABLE_BASE_ID = re.compile(r"app[A-Za-z0-9]{14}")
+
+
+def parse_base_id(value: object) -> str:
+    text = str(value).strip()
+    if not AIRTABLE_BASE_ID.fullmatch(text):
+        raise ValueError(
+            "expected an Airtable base ID: 'app' followed by 14 letters or digits "
+            "(it is the part of the base's URL that starts with 'app')"
+        )
+    return text
+
+
+def parse_positive_float(value: object) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError("expected a number of seconds, such as 30 or 0.5") from None
+    if number < 0:
+        raise ValueError("expected zero or a positive number of seconds")
+    return number

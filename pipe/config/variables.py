@@ -1,0 +1,118 @@
+"""The pipe's variables: the one schema the code, the README table and the tests share.
+
+Each field of `PipeVariables` is one variable a user passes in `bitbucket-pipelines.yml`. Its
+description and `readme_default` feed the README's Variables table (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from pipe.config.values import (
+    parse_base_id,
+    parse_bool,
+    parse_http_url,
+    parse_positive_float,
+    parse_regex,
+)
+
+Flag = Annotated[bool, BeforeValidator(parse_bool)]
+HttpUrl = Annotated[str, BeforeValidator(parse_http_url)]
+Regex = Annotated[re.Pattern, BeforeValidator(parse_regex)]
+BaseId = Annotated[str, BeforeValidator(parse_base_id)]
+Seconds = Annotated[float, BeforeValidator(parse_positive_float)]
+StageName = Literal["auto", "build", "review", "merge", "deploy"]
+
+SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN"})
+
+
+def _var(description: str, *, default: Any = None, required: str | None = None, readme_default: str | None = None):
+    """A variable's metadata; `required` says when it must be set (README marks it with (*))."""
+    extra = {"required": required, "readme_default": readme_default}
+    return Field(default=default, description=description, json_schema_extra=extra)
+
+
+class PipeVariables(BaseModel):
+    """Validated pipe variables. Built from the environment by `pipe.config.load`."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="ignore")
+
+    AIRTABLE_TOKEN: str | None = _var(
+        "Airtable personal access token (secured variable). Scopes: `data.records:read`, "
+        "`data.records:write`, and `schema.bases:read` to check fields before writing.",
+        required="unless `DRY_RUN` is true",
+    )
+    AIRTABLE_BASE_ID: BaseId | None = _var(
+        "ID of the Airtable base that holds the work items (`app…`).", required="unless `DRY_RUN` is true"
+    )
+    AIRTABLE_TABLE: str | None = _var(
+        "Name or ID (`tbl…`) of the table of work items (features, bugs).", required="unless `DRY_RUN` is true"
+    )
+    AIRTABLE_API_URL: HttpUrl = _var(
+        "Base URL of the Airtable API, for a proxy or a local emulator.",
+        default="https://api.airtable.com",
+        readme_default="`https://api.airtable.com`",
+    )
+    STAGE: StageName = _var(
+        "`auto`, `build`, `review`, `merge` or `deploy`. `auto` detects the stage from the Pipelines "
+        "environment (see Details).",
+        default="auto",
+        readme_default="`auto`",
+    )
+    MAIN_BRANCH: str = _var(
+        "The branch releases are made from; a build of another branch covers its commits not on it.",
+        default="main",
+        readme_default="`main`",
+    )
+    KEY_PATTERN: Regex | None = _var(
+        "Regular expression for human keys of records, such as `FEAT-\\d+`, found as whole words. Needs `KEY_FIELD`."
+    )
+    KEY_FIELD: str | None = _var("Airtable field that holds the human key matched by `KEY_PATTERN`.")
+    CONFIG_FILE: str | None = _var(
+        "Path, inside the repository, of the YAML file with the field mapping and status workflow.",
+        readme_default="`.airtable-coda-sync.yml` when it exists",
+    )
+    DRY_RUN: Flag = _var(
+        "Print the plan and write nothing. Works without any token.", default=False, readme_default="`false`"
+    )
+    FAIL_ON_ERROR: Flag = _var(
+        "Exit non-zero when a record or row fails to sync. With `false` failures are reported and the exit code is 0.",
+        default=True,
+        readme_default="`true`",
+    )
+    REPORT_FILE: str | None = _var(
+        "Where to write the JSON report.",
+        readme_default="`$BITBUCKET_PIPE_STORAGE_DIR/airtable-coda-sync-report.json` when that is set, else none",
+    )
+    AIRTABLE_RATE_LIMIT_WAIT: Seconds = _var(
+        "Seconds to wait after Airtable answers 429 (Airtable locks the base out for 30 seconds).",
+        default=30.0,
+        readme_default="`30`",
+    )
+    DEBUG: Flag = _var(
+        "Log every HTTP request (tokens redacted) and more detail.", default=False, readme_default="`false`"
+    )
+
+
+def variable_names() -> list[str]:
+    return list(PipeVariables.model_fields)
+
+
+def variable_table() -> list[dict[str, Any]]:
+    """One row per variable for the README table: name, required, default, description."""
+    rows = []
+    for name, info in PipeVariables.model_fields.items():
+        extra = info.json_schema_extra or {}
+        rows.append(
+            {
+                "name": name,
+                "required": extra.get("required"),
+                "default": extra.get("readme_default"),
+                "description": info.description,
+                "secret": name in SECRET_VARIABLES,
+            }
+        )
+    return rows

@@ -1,0 +1,59 @@
+"""Read the current Airtable state of the referenced records (the last fact before planning)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from pipe.clients.airtable import AirtableClient, AirtableConfigError, TableSchema
+from pipe.config.file import FieldMapping
+from pipe.model import Reference, ReferenceKind
+from pipe.plan.records import Resolution
+
+log = logging.getLogger("pipe.airtable")
+
+
+def unknown_resolution(mapping: FieldMapping) -> Resolution:
+    """Used by a dry run without a token: the plan shows what would be set."""
+    return Resolution(known=False, by_id={}, by_key={}, title_field=mapping.title)
+
+
+def check_fields(schema: TableSchema, mapping: FieldMapping, key_field: str | None) -> None:
+    """Every mapped field must exist; all missing ones are named at once, before any write."""
+    wanted = dict(mapping.written())
+    if mapping.title:
+        wanted["title"] = mapping.title
+    if key_field:
+        wanted["key"] = key_field
+    missing = [f"{name!r} ({logical})" for logical, name in wanted.items() if name not in schema.fields]
+    if missing:
+        raise AirtableConfigError(
+            f"Table {schema.name!r} ({schema.id}) has no field {', '.join(missing)}. Create the fields, or map "
+            f"or disable them in the config file's airtable.fields section. Fields in the table: "
+            f"{', '.join(sorted(schema.fields))}"
+        )
+
+
+def read_state(
+    client: AirtableClient,
+    references: Sequence[Reference],
+    mapping: FieldMapping,
+    key_field: str | None,
+    schema: TableSchema | None,
+) -> Resolution:
+    title_field = mapping.title or (schema.primary_field if schema else None)
+    fields = [*mapping.written().values(), *([title_field] if title_field else [])]
+    ids = list(dict.fromkeys(r.value for r in references if r.kind is ReferenceKind.RECORD_ID))
+    keys = list(dict.fromkeys(r.value for r in references if r.kind is ReferenceKind.KEY))
+    by_id = client.records_by_id(ids, fields) if ids else {}
+    by_key = client.records_by_key(key_field, keys, fields) if keys and key_field else {}
+    for states in by_key.values():
+        for state in states:
+            by_id.setdefault(state.record_id, state)
+    table_part = schema.id if schema else client.table_name
+
+    def record_url(record_id: str) -> str:
+        return f"https://airtable.com/{client.base_id}/{table_part}/{record_id}"
+
+    log.debug("read %d records by ID and %d keys", len(ids), len(keys))
+    return Resolution(known=True, by_id=by_id, by_key=by_key, title_field=title_field, record_url=record_url)

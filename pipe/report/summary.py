@@ -1,0 +1,50 @@
+"""The human-readable summary printed at the end of a run: one line per record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipe.model import RecordPlan
+
+
+def record_line(plan: RecordPlan, dry_run: bool) -> str:
+    name = plan.record_id or plan.reference
+    if plan.record_id and plan.reference != plan.record_id:
+        name = f"{plan.reference} ({plan.record_id})"
+    title = f" {plan.title!r}" if plan.title else ""
+    if plan.skipped:
+        return f"- {name}{title}: skipped, {plan.skipped}"
+    status = _status(plan)
+    if plan.error:
+        outcome = f"FAILED: {plan.error}"
+    elif not plan.changes:
+        outcome = "up to date, nothing to write"
+    else:
+        verb = "would set" if dry_run else ("set" if plan.written else "not written")
+        outcome = f"{verb} {', '.join(plan.changed_fields)}"
+    url = f" <{plan.url}>" if plan.url else ""
+    return f"- {name}{title}: {status}{outcome}{url}"
+
+
+def _status(plan: RecordPlan) -> str:
+    if plan.status_before is None and plan.status_after is None:
+        return ""
+    before = plan.status_before or "(empty)"
+    after = plan.status_after or "(empty)"
+    return f"status {before} -> {after}; " if before != after else f"status {after}; "
+
+
+def summary_lines(plans: Sequence[RecordPlan], dry_run: bool) -> list[str]:
+    if not plans:
+        return ["No Airtable records are referenced by this run."]
+    return [record_line(p, dry_run) for p in plans]
+
+
+def counts(plans: Sequence[RecordPlan]) -> dict[str, int]:
+    return {
+        "records": len(plans),
+        "written": sum(1 for p in plans if p.written),
+        "unchanged": sum(1 for p in plans if not p.changes and not p.skipped and not p.error),
+        "skipped": sum(1 for p in plans if p.skipped),
+        "failed": sum(1 for p in plans if p.error),
+    }

@@ -1,0 +1,54 @@
+"""A journal of every write: service, table, record, field, before, after, run id, time.
+
+Lines are appended as JSON (one object per field written) and flushed as they happen, so a run
+that dies half way still leaves an exact trail of what it changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    service: str
+    table: str
+    record: str
+    field: str
+    before: Any
+    after: Any
+    run_id: str | None
+    time: str
+
+
+class Journal:
+    def __init__(self, path: Path | None, run_id: str | None):
+        self.path = path
+        self.run_id = run_id
+        self.entries: list[JournalEntry] = []
+        self._file = None
+
+    def record(self, service: str, table: str, record: str, changes: dict[str, tuple[Any, Any]]) -> None:
+        now = datetime.now(tz=UTC).isoformat(timespec="seconds")
+        for field, (before, after) in changes.items():
+            entry = JournalEntry(service, table, record, field, before, after, self.run_id, now)
+            self.entries.append(entry)
+            self._write(entry)
+
+    def _write(self, entry: JournalEntry) -> None:
+        if self.path is None:
+            return
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        self._file.write(json.dumps(asdict(entry), ensure_ascii=False, default=str) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

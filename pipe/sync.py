@@ -1,0 +1,116 @@
+"""Plan and apply the Airtable record sync for one run."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipe.clients.airtable import (
+    AirtableClient,
+    AirtableConfigError,
+    TableSchema,
+    airtable_policy,
+)
+from pipe.facts.airtable_state import check_fields, read_state, unknown_resolution
+from pipe.facts.references import find_references
+from pipe.model import Stage, SyncPlan
+from pipe.plan.records import RunFacts, plan_records
+from pipe.sinks.airtable_records import AirtableRecordSink
+from pipe.sinks.journal import Journal
+
+if TYPE_CHECKING:
+    from pipe.flow import RunFactsBundle
+
+log = logging.getLogger("pipe")
+
+
+def run_facts(facts: RunFactsBundle) -> RunFacts:
+    settings = facts.settings
+    workflow = settings.file.workflow
+    stage = facts.decision.stage
+    env_name = facts.context.deployment_environment
+    target = workflow.stage_status(stage, env_name)
+    commits = facts.commit_range.commits
+    head = commits[0] if commits and commits[0].sha == facts.commit_range.head else None
+    if head is None and facts.commit_range.head:
+        found = facts.repo.log(facts.commit_range.head, max_count=1)
+        head = found[0] if found else None
+    return RunFacts(
+        stage=stage,
+        context=facts.context,
+        branch=facts.branch,
+        main_branch=settings.variables.MAIN_BRANCH,
+        head=head,
+        commits_newest_first=commits,
+        environment_status=target,
+        releases=stage is Stage.DEPLOY and target == workflow.stages.get(Stage.DEPLOY),
+    )
+
+
+@dataclass
+class PlannedSync:
+    plan: SyncPlan
+    client: AirtableClient | None  # kept so applying reuses the same session and pace
+
+    @property
+    def http_stats(self) -> dict[str, dict[str, int]]:
+        return {"airtable": dict(self.client.policy.stats)} if self.client else {}
+
+
+def plan_sync(facts: RunFactsBundle) -> PlannedSync:
+    settings = facts.settings
+    v = settings.variables
+    mapping = settings.file.airtable.fields
+    references = find_references(facts.branch, facts.commit_range.commits, v.KEY_PATTERN)
+    log.info("References: %d (%s)", len(references), ", ".join(sorted({r.value for r in references})) or "none")
+    schema: TableSchema | None = None
+    client: AirtableClient | None = None
+    if v.AIRTABLE_TOKEN and references:
+        client = make_client(facts)
+        schema = client.schema()
+        if schema is not None:
+            check_fields(schema, mapping, v.KEY_FIELD)
+        resolution = read_state(client, references, mapping, v.KEY_FIELD, schema)
+    else:
+        if not v.AIRTABLE_TOKEN and references:
+            log.info("No AIRTABLE_TOKEN: the plan shows what would be set, without reading current values.")
+        resolution = unknown_resolution(mapping)
+    records = plan_records(references, resolution, run_facts(facts), mapping, settings.file.workflow)
+    if schema is not None:
+        check_status_options(schema, mapping, records)
+    plan = SyncPlan(
+        stage=facts.decision.stage,
+        commit_range=facts.commit_range,
+        references=references,
+        records=records,
+        dry_run=v.DRY_RUN,
+        warnings=list(facts.commit_range.warnings),
+    )
+    return PlannedSync(plan, client)
+
+
+def check_status_options(schema: TableSchema, mapping, records) -> None:
+    """A single-select status must already offer every status the plan writes (typecast stays off)."""
+    field = schema.fields.get(mapping.status or "")
+    if field is None or field.type != "singleSelect":
+        return
+    wanted = {c.after for r in records for c in r.changes if c.field == field.name}
+    missing = sorted(s for s in wanted if s not in field.choices)
+    if missing:
+        raise AirtableConfigError(
+            f"Field {field.name!r} of table {schema.name!r} has no option {', '.join(map(repr, missing))}. "
+            f"Add the option in Airtable or change the workflow in the config file; options: "
+            f"{', '.join(field.choices)}"
+        )
+
+
+def make_client(facts: RunFactsBundle) -> AirtableClient:
+    v = facts.settings.variables
+    policy = airtable_policy(v.AIRTABLE_RATE_LIMIT_WAIT)
+    return AirtableClient(v.AIRTABLE_TOKEN, v.AIRTABLE_BASE_ID, v.AIRTABLE_TABLE, v.AIRTABLE_API_URL, policy)
+
+
+def apply_sync(facts: RunFactsBundle, planned: PlannedSync, journal: Journal) -> None:
+    client = planned.client or make_client(facts)
+    AirtableRecordSink(client, journal).apply(planned.plan.records)
