@@ -181,6 +181,7 @@ class RecordPlan:
     changes: list[FieldChange] = field(default_factory=list)
     sources: list[Reference] = field(default_factory=list)
     skipped: str | None = None  # why nothing is planned (missing record, human-owned status...)
+    known: bool = True  # False when current values could not be read (dry run without a token)
     written: bool = False
     error: str | None = None
 

@@ -29,17 +29,16 @@ def parse_http_url(value: object) -> str:
     return text.rstrip("/")
 
 
-def parse_regex(value: object) -> re.Pattern[str]:
+def parse_key_pattern(value: object) -> re.Pattern[str]:
+    """A human-key regex, compiled to match whole tokens only (see pipe.facts.references)."""
+    from pipe.facts.references import compile_key_pattern
+
     if isinstance(value, re.Pattern):
         return value
-    text = str(value)
     try:
-        pattern = re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"expected a valid regular expression ({exc})") from None
-    if pattern.fullmatch(""):
-        raise ValueError("expected a regular expression that cannot match an empty string, such as FEAT-\\d+")
-    return pattern
+        return compile_key_pattern(str(value))
+    except ValueError as exc:
+        raise ValueError(f"expected a regular expression such as FEAT-\\d+ ({exc})") from None
 
 
 AIRTABLE_BASE_ID = re.compile(r"app[A-Za-z0-9]{14}")

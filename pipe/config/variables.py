@@ -15,13 +15,13 @@ from pipe.config.values import (
     parse_base_id,
     parse_bool,
     parse_http_url,
+    parse_key_pattern,
     parse_positive_float,
-    parse_regex,
 )
 
 Flag = Annotated[bool, BeforeValidator(parse_bool)]
 HttpUrl = Annotated[str, BeforeValidator(parse_http_url)]
-Regex = Annotated[re.Pattern, BeforeValidator(parse_regex)]
+Regex = Annotated[re.Pattern, BeforeValidator(parse_key_pattern)]
 BaseId = Annotated[str, BeforeValidator(parse_base_id)]
 Seconds = Annotated[float, BeforeValidator(parse_positive_float)]
 StageName = Literal["auto", "build", "review", "merge", "deploy"]

@@ -89,6 +89,7 @@ def plan_records(
             if plan is None:
                 plan = RecordPlan(reference=ref.value, record_id=state.record_id if state else None)
                 plan.skipped = problem
+                plan.known = resolution.known
                 if state is not None:
                     plan.title = _text(state.fields.get(resolution.title_field)) if resolution.title_field else None
                     plan.url = resolution.record_url(state.record_id) if resolution.record_url else None

@@ -31,6 +31,7 @@ def record_dict(plan: RecordPlan) -> dict[str, Any]:
         "record_id": plan.record_id,
         "title": plan.title,
         "url": plan.url,
+        "current_values_known": plan.known,
         "status_before": plan.status_before,
         "status_after": plan.status_after,
         "fields": {c.field: {"before": c.before, "after": c.after} for c in plan.changes},

@@ -19,17 +19,23 @@ def record_line(plan: RecordPlan, dry_run: bool) -> str:
         outcome = f"FAILED: {plan.error}"
     elif not plan.changes:
         outcome = "up to date, nothing to write"
+    elif dry_run:
+        outcome = "would set " + ", ".join(f"{c.field}={_short(c.after)}" for c in plan.changes)
     else:
-        verb = "would set" if dry_run else ("set" if plan.written else "not written")
-        outcome = f"{verb} {', '.join(plan.changed_fields)}"
+        outcome = f"{'set' if plan.written else 'not written'} {', '.join(plan.changed_fields)}"
     url = f" <{plan.url}>" if plan.url else ""
     return f"- {name}{title}: {status}{outcome}{url}"
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _status(plan: RecordPlan) -> str:
     if plan.status_before is None and plan.status_after is None:
         return ""
-    before = plan.status_before or "(empty)"
+    before = plan.status_before or ("(empty)" if plan.known else "(not read)")
     after = plan.status_after or "(empty)"
     return f"status {before} -> {after}; " if before != after else f"status {after}; "
 

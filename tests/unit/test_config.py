@@ -38,7 +38,7 @@ def test_every_problem_is_listed_at_once_naming_variable_value_and_expectation(t
     assert "DRY_RUN: got 'maybe'; expected a boolean" in text
     assert "AIRTABLE_BASE_ID: got 'base1'" in text
     assert "AIRTABLE_API_URL: got 'ftp://x'" in text
-    assert "KEY_PATTERN: got '('; expected a valid regular expression" in text
+    assert "KEY_PATTERN: got '('; expected a regular expression such as FEAT-\\d+" in text
     assert "KEY_FIELD: is required when KEY_PATTERN is set" in text
     assert "tok-secret-value" not in text
 
@@ -51,8 +51,8 @@ def test_token_base_and_table_are_required_unless_dry_run(tmp_path):
 
 def test_key_pattern_that_matches_empty_string_is_refused(tmp_path):
     found = problems({**VALID, "KEY_PATTERN": "x*", "KEY_FIELD": "Key"}, tmp_path)
-    assert found == ["KEY_PATTERN: got 'x*'; expected a regular expression that cannot match an empty string, "
-                     "such as FEAT-\\d+"]
+    assert found == ["KEY_PATTERN: got 'x*'; expected a regular expression such as FEAT-\\d+ "
+                     "('x*' matches the empty string; it must match at least one character)"]
 
 
 def test_misspelt_variable_is_pointed_out(tmp_path):

@@ -1,0 +1,120 @@
+"""Find Airtable record IDs and human keys in branch names and commit messages.
+
+A record ID is `rec` followed by exactly 14 ASCII letters or digits, matched case-sensitively and
+kept verbatim (Airtable IDs are case-sensitive; see changelog-and-linking.md §7). A human key is
+whatever the user's `KEY_PATTERN` regex matches, e.g. `FEAT-\\d+`. Both only count as whole tokens:
+the characters around a match must not be ASCII letters or digits, so `feature/recAbCdEfGhIjKlMn-login`
+and `.../tblX/recAbCdEfGhIjKlMn?blocks=hide` match but `xrecAbCdEfGhIjKlMn` does not.
+
+Sources are the branch name, commit messages, and Bitbucket merge commits
+(`Merged in <branch> (pull request #N)`), whose subject carries the source branch name, so IDs that
+were only in a branch name survive the merge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from pipe.model import Commit, Reference, ReferenceKind, ReferenceSource
+
+_EDGE_BEFORE = r"(?<![A-Za-z0-9])"
+_EDGE_AFTER = r"(?![A-Za-z0-9])"
+RECORD_ID = re.compile(_EDGE_BEFORE + r"rec[A-Za-z0-9]{14}" + _EDGE_AFTER)
+
+_BITBUCKET_MERGE = re.compile(r"Merged in (?P<branch>\S+) \(pull request #(?P<pr>\d+)\)\s*")
+_PR_SUFFIX = re.compile(r"\(pull request #(?P<pr>\d+)\)\s*$")
+# Global inline flags such as `(?i)` must open a pattern; they are moved in front of the wrapper.
+_LEADING_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
+
+
+def compile_key_pattern(text: str, flags: int = 0) -> re.Pattern[str]:
+    """Compile a `KEY_PATTERN` so it only matches whole tokens; `\\d` and `\\w` mean ASCII only.
+
+    Raises ValueError with a readable reason when the regex is invalid or matches the empty string.
+    Compiling the result's `.pattern` again gives the same pattern (the wrapping is not repeated).
+    """
+    if _is_wrapped(text):
+        return re.compile(text, flags | re.ASCII)
+    if not text.strip():
+        raise ValueError("the key pattern is empty; give a regular expression such as FEAT-\\d+")
+    try:
+        bare = re.compile(text, flags | re.ASCII)
+    except (re.error, ValueError) as exc:
+        raise ValueError(f"{text!r} is not a valid regular expression: {exc}") from exc
+    if bare.fullmatch("") is not None:
+        raise ValueError(f"{text!r} matches the empty string; it must match at least one character")
+    leading = _LEADING_FLAGS.match(text)
+    prefix, body = (leading.group(0), text[leading.end() :]) if leading else ("", text)
+    end = "\n" if bare.flags & re.VERBOSE else ""  # a trailing `# comment` must not swallow the `)`
+    try:
+        return re.compile(f"{prefix}{_EDGE_BEFORE}(?:{body}{end}){_EDGE_AFTER}", flags | re.ASCII)
+    except re.error as exc:  # e.g. a body that only compiles at the start of a pattern
+        raise ValueError(f"{text!r} cannot be used as a key pattern: {exc}") from exc
+
+
+def _is_wrapped(text: str) -> bool:
+    body = _LEADING_FLAGS.sub("", text)
+    return body.startswith(_EDGE_BEFORE + "(?:") and body.rstrip("\n").endswith(")" + _EDGE_AFTER)
+
+
+def token_pattern(pattern: re.Pattern[str] | str) -> re.Pattern[str]:
+    """`pattern` as `compile_key_pattern` makes it, whether given as text or compiled by someone else
+    (its flags are kept, except that classes become ASCII-only)."""
+    if isinstance(pattern, str):
+        return compile_key_pattern(pattern)
+    return compile_key_pattern(pattern.pattern, pattern.flags & ~re.UNICODE)
+
+
+def parse_bitbucket_merge(subject: str) -> tuple[str, int] | None:
+    """(source branch, pull request number) of a `Merged in <branch> (pull request #N)` subject."""
+    match = _BITBUCKET_MERGE.fullmatch(subject.strip())
+    return (match["branch"], int(match["pr"])) if match else None
+
+
+def parse_squash_pr_number(subject: str) -> int | None:
+    """N of a subject ending in `(pull request #N)` (Bitbucket squash merges and merge commits)."""
+    match = _PR_SUFFIX.search(subject)
+    return int(match["pr"]) if match else None
+
+
+def scan_text(text: str, key_pattern: re.Pattern[str] | None = None) -> list[tuple[ReferenceKind, str]]:
+    """Record IDs and keys in `text`, in the order they appear (repeats included).
+
+    `key_pattern` must come from `compile_key_pattern` or `token_pattern` (it carries the token
+    boundaries); `find_references` takes care of that itself.
+    """
+    found = [(m.start(), 0, ReferenceKind.RECORD_ID, m.group(0)) for m in RECORD_ID.finditer(text)]
+    if key_pattern is not None:
+        found += [(m.start(), 1, ReferenceKind.KEY, m.group(0)) for m in key_pattern.finditer(text) if m.group(0)]
+    return [(kind, value) for _, _, kind, value in sorted(found)]
+
+
+def find_references(
+    branch: str | None,
+    commits: Sequence[Commit],
+    key_pattern: re.Pattern[str] | None,
+) -> list[Reference]:
+    """Every reference in the branch name and the commits, each (kind, value, source, commit) once.
+
+    `key_pattern` is the user's `KEY_PATTERN`, compiled by `compile_key_pattern` or not (either way
+    it is matched as a whole token). `commits` are newest first, as `GitRepo.log` and
+    `CommitRange.commits` give them. The result lists the branch's references first, then the
+    commits' from the oldest commit to the newest, each message's in reading order.
+    """
+    key_pattern = token_pattern(key_pattern) if key_pattern is not None else None
+    refs: dict[Reference, None] = {}  # an ordered set
+    if branch:
+        for kind, value in scan_text(branch, key_pattern):
+            refs.setdefault(Reference(kind, value, ReferenceSource.BRANCH))
+    for commit in reversed(commits):
+        merged = parse_bitbucket_merge(commit.subject) is not None
+        source = ReferenceSource.MERGE_COMMIT if merged else ReferenceSource.COMMIT
+        for kind, value in scan_text(commit.message, key_pattern):
+            refs.setdefault(Reference(kind, value, source, commit.sha))
+    return list(refs)
+
+
+def unique_values(refs: Iterable[Reference], kind: ReferenceKind | None = None) -> list[str]:
+    """The distinct values of `refs` (only of `kind`, when given), in first-seen order."""
+    return list(dict.fromkeys(r.value for r in refs if kind is None or r.kind == kind))
