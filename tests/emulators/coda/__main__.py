@@ -1,0 +1,50 @@
+"""Run the emulator by hand: `python -m tests.emulators.coda --seed tests/emulators/coda/sample_seed.json`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import secrets
+import signal
+import sys
+import threading
+
+from .emulator import CodaEmulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.emulators.coda", description=__doc__)
+    parser.add_argument("--seed", help="seed file (JSON); see sample_seed.json")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--mutation-delay", type=float, default=2.0, help="seconds before a write is visible")
+    parser.add_argument("--no-rate-limit", action="store_true", help="disable the rate limits")
+    parser.add_argument("--unknown-column", choices=("400", "warning"), default="400")
+    parser.add_argument("--token", help="register this token (default: a random one if the seed has none)")
+    parser.add_argument("--id-seed", type=int, help="repeatable generated IDs")
+    args = parser.parse_args(argv)
+
+    options = {"host": args.host, "port": args.port, "mutation_delay": args.mutation_delay,
+               "unknown_column": args.unknown_column, "id_seed": args.id_seed}
+    if args.no_rate_limit:
+        options["rate_limits"] = None
+    emulator = CodaEmulator.from_seed(args.seed, **options) if args.seed else CodaEmulator(**options)
+    if args.token or not emulator.tokens:
+        emulator.add_token(args.token or f"emulator-{secrets.token_hex(16)}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with emulator:
+        print(f"Coda emulator listening on {emulator.url}", flush=True)
+        for token in emulator.tokens:
+            scope = f" doc={token.doc_id}" if token.doc_id else ""
+            print(f"token {token.value} owner={token.owner} access={token.access}{scope}", flush=True)
+        for doc_id, doc in emulator.backend.world.docs.items():
+            print(f"doc {doc_id} {doc.name!r} tables={[t.id for t in doc.tables.values()]}", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

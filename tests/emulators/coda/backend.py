@@ -1,0 +1,216 @@
+"""The emulator without HTTP: options, state, and one `handle()` that answers a request as Coda would.
+
+Order of checks for every request: body size (400) → operation lookup (404/405) → token (401) →
+token restrictions (403) → rate limit (429) → request validation against the spec (400) →
+`X-Coda-Doc-Version` (400) → the operation handler. Queued mutations that are due are applied first.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from . import auth
+from .errors import DOC_NOT_UP_TO_DATE, ENTITY_TOO_LARGE, ApiError, bad_request
+from .faults import FaultInjector
+from .ids import IdFactory
+from .mutations import Apply, Mutation, MutationQueue
+from .ratelimit import RateLimiter, RateLimits
+from .render import Links
+from .spec import Operation, SpecContract
+from .state import Token, World
+
+UnknownColumnMode = Literal["400", "warning"]
+MissingElementMode = Literal["400", "whole_page"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Behaviour switches. See docs/emulators/coda.md for what each one models."""
+
+    mutation_delay: float = 0.05  # seconds between the 202 and the write becoming visible
+    mutation_status_404_for: float = 0.0  # getMutationStatus answers 404 this long after the write
+    mutation_status_ttl: float = 86400.0  # completed statuses are forgotten after this long
+    rate_limits: RateLimits | None = field(default_factory=RateLimits)
+    unknown_column: UnknownColumnMode = "400"  # unknown cell column / keyColumn: sync 400 or a warning
+    missing_element: MissingElementMode = "400"  # updatePage elementId not on the page: 400 or whole page
+    max_page_size: int = 200  # hidden clamp for `limit` on lists without a documented maximum
+    max_row_bytes: int = 85 * 1024
+    max_body_bytes: int = 2 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.unknown_column not in ("400", "warning"):
+            raise ValueError("unknown_column must be '400' or 'warning'")
+        if self.missing_element not in ("400", "whole_page"):
+            raise ValueError("missing_element must be '400' or 'whole_page'")
+        if self.mutation_delay < 0 or self.max_page_size < 1:
+            raise ValueError("mutation_delay must be >= 0 and max_page_size >= 1")
+
+
+@dataclass
+class Call:
+    """One authenticated, validated request as a handler sees it."""
+
+    operation_id: str
+    method: str
+    params: dict[str, str]
+    query: dict[str, Any]  # declared, valid query parameters with their JSON types
+    body: Any
+    token: Token
+    path: str  # below the base URL, as sent
+    query_string: str
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    undeclared_ok: bool = False  # a real-API status the spec does not declare for this operation
+
+    @classmethod
+    def error(cls, exc: ApiError) -> Reply:
+        return cls(exc.status, exc.body(), dict(exc.headers), undeclared_ok=exc.undeclared_ok)
+
+
+@dataclass
+class Outcome:
+    reply: Reply
+    operation: Operation | None
+    owner: str | None
+    request_body: Any
+    request_valid: bool
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str  # below the base URL
+    query: dict[str, list[str]]
+    body: Any  # parsed JSON, raw text, or None
+    status: int | None  # None when the connection was dropped before an answer
+    time: float  # wall clock when the request arrived
+    duration: float
+    operation: str | None
+    owner: str | None
+    fault: str | None
+
+
+Handler = Callable[["Backend", Call], Reply]
+ResponseHook = Callable[[str, int, Any], Any]
+
+
+class Backend:
+    def __init__(self, options: Options, contract: SpecContract, handlers: Mapping[str, Handler], *,
+                 clock: Callable[[], float] = time.time, id_seed: int | None = None, fault_seed: int = 0):
+        self.options = options
+        self.contract = contract
+        self.clock = clock
+        self.world = World()
+        self.ids = IdFactory(id_seed)
+        self.queue = MutationQueue(options.mutation_status_ttl)
+        self.limiter = RateLimiter(options.rate_limits, clock) if options.rate_limits else None
+        self.faults = FaultInjector(fault_seed)
+        self.links = Links("http://127.0.0.1/apis/v1")  # replaced once the server has a port
+        self.lock = threading.RLock()
+        self.spec_violations: list[str] = []
+        self.requests: list[LoggedRequest] = []
+        self.response_hooks: list[ResponseHook] = []
+        self._handlers = handlers
+
+    # -- request handling --------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query_string: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
+        outcome = Outcome(Reply(500), None, None, None, True)
+        try:
+            self._handle(method, path, query_string, body, headers, outcome)
+        except ApiError as exc:
+            outcome.reply = Reply.error(exc)
+        return outcome
+
+    def _handle(self, method: str, path: str, query_string: str, body: bytes, headers: Mapping[str, str],
+                outcome: Outcome) -> None:
+        if len(body) > self.options.max_body_bytes:
+            raise bad_request(ENTITY_TOO_LARGE, undeclared_ok=True)
+        match = self.contract.match(method, path)
+        if match is None:
+            exists = self.contract.path_exists(path)
+            self.record(f"{method} {path} request: no operation in the spec matches this "
+                        f"{'method' if exists else 'path'}")
+            outcome.request_valid = False
+            raise ApiError(405 if exists else 404, "Method not allowed." if exists else "Not found.")
+        outcome.operation = op = match.operation
+        token = auth.authenticate(self.world, headers)
+        outcome.owner = token.owner
+        auth.check_operation(token, op.operation_id, method, match.path_params)
+        self._rate_limit(token.owner, op.operation_id, method)
+        check = self.contract.check_request(op, parse_qs(query_string, keep_blank_values=True), body,
+                                            headers.get("Content-Type", ""))
+        outcome.request_body = check.body
+        if check.problems or check.notes:
+            outcome.request_valid = False
+            self.record(*check.problems, *check.notes)
+            if check.problems:
+                raise bad_request("Request validation failed: " + "; ".join(check.problems), undeclared_ok=True)
+        call = Call(op.operation_id, method, match.path_params, check.query, check.body, token, path, query_string)
+        handler = self._handlers.get(op.operation_id)
+        if handler is None:
+            raise ApiError(404, f"The Coda emulator does not implement {op.operation_id}.", undeclared_ok=True)
+        with self.lock:
+            self.apply_due()
+            self._check_doc_version(call, headers)
+            outcome.reply = handler(self, call)
+
+    def _rate_limit(self, owner: str, operation_id: str, method: str) -> None:
+        if self.limiter is None or self.limiter.admit(owner, operation_id, method):
+            return
+        retry_after = self.limiter.limits.retry_after
+        raise ApiError(429, headers={"Retry-After": f"{retry_after:g}"} if retry_after is not None else None)
+
+    def _check_doc_version(self, call: Call, headers: Mapping[str, str]) -> None:
+        value = (headers.get("X-Coda-Doc-Version") or "").strip()
+        doc_id = call.params.get("docId")
+        if not value or doc_id is None or doc_id not in self.world.docs:
+            return
+        if value != "latest" or self.queue.pending(doc_id):
+            raise bad_request(DOC_NOT_UP_TO_DATE, undeclared_ok=True)
+
+    # -- helpers for handlers ----------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.clock()
+
+    def apply_due(self) -> None:
+        with self.lock:
+            self.queue.apply_due(self.clock())
+
+    def mutate(self, call: Call, doc_id: str, apply: Apply, **result: Any) -> Reply:
+        """Queue a write and answer 202 `{requestId, **result}`."""
+        now = self.clock()
+        request_id = self.ids.request_id()
+        self.queue.enqueue(Mutation(request_id, doc_id, call.operation_id, call.token.owner, now,
+                                    now + self.options.mutation_delay, apply))
+        return Reply(202, {"requestId": request_id, **result})
+
+    def record(self, *violations: str) -> None:
+        with self.lock:
+            self.spec_violations.extend(violations)
+
+    def finish(self, outcome: Outcome) -> tuple[int, bytes]:
+        """Run response hooks, serialise, and validate the answer against the spec."""
+        reply, op = outcome.reply, outcome.operation
+        body = reply.body
+        for hook in list(self.response_hooks):
+            body = hook(op.operation_id if op else "", reply.status, body)
+        payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if op is not None:
+            problems = self.contract.check_response(op, reply.status, payload)
+            if reply.undeclared_ok or not outcome.request_valid:
+                problems = [p for p in problems if not p.endswith("is not declared for this operation")]
+            self.record(*problems)
+        return reply.status, payload
