@@ -1,0 +1,3 @@
+from pipe.release.cli import main
+
+raise SystemExit(main())

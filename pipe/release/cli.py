@@ -1,0 +1,81 @@
+"""`python -m pipe.release`: print release notes or their template context, for template authors
+(and the benchmark). Imports only git, Jinja2 and the release package (no HTTP or pydantic).
+
+    python -m pipe.release [--repo PATH] [--all | --latest] [--context] [--template FILE]
+                           [--tag-pattern RE] [--tag TAG] [--version V] [--repo-url URL]
+                           [--key-pattern RE]
+
+Exit codes: 0 printed, 2 bad input (template error, bad version, not a repository...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pipe.errors import UserError
+from pipe.facts.git import GitRepo
+from pipe.facts.references import compile_key_pattern
+from pipe.release.compose import latest_release, release_history
+from pipe.release.config import TAG_PATTERN, ReleaseConfig, compile_tag_pattern
+from pipe.release.context import build_context, context_json
+from pipe.release.links import Links
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipe.release", description="Print release notes from git history.")
+    p.add_argument("--repo", default=".", help="repository (default: the current directory)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", dest="all", action="store_true", default=True, help="every release (default)")
+    which.add_argument("--latest", dest="all", action="store_false", help="only the latest (or unreleased) release")
+    p.add_argument("--context", action="store_true", help="print the template context as JSON instead")
+    p.add_argument("--template", help="template file, relative to the repository root (default: built-in)")
+    p.add_argument("--tag-pattern", default=TAG_PATTERN, help="regex of release tag names")
+    p.add_argument("--tag", help="release this tag (like BITBUCKET_TAG)")
+    p.add_argument("--version", dest="version", help="version of the unreleased commits (like VERSION)")
+    p.add_argument("--repo-url", help="web URL of the repository for links (default: from remote origin)")
+    p.add_argument("--key-pattern", help="regex of record keys to find in commit messages (like KEY_PATTERN)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        text = run(args)
+    except UserError as exc:
+        print(f"error: {exc.render()}", file=sys.stderr)
+        return exc.exit_code
+    sys.stdout.write(text)
+    return 0
+
+
+def run(args: argparse.Namespace) -> str:
+    try:
+        pattern = compile_tag_pattern(args.tag_pattern)
+        key_pattern = compile_key_pattern(args.key_pattern) if args.key_pattern else None
+    except ValueError as exc:
+        raise UserError(f"bad pattern: {exc}") from exc
+    repo = GitRepo.open(args.repo)
+    config = ReleaseConfig(tag_pattern=pattern)
+    template = None
+    if not args.context:
+        from pipe.release.render import load_template  # Jinja2 only when rendering
+
+        template = load_template(args.template, root=repo.root)  # fail before reading history
+    if args.all:
+        releases = release_history(repo, config=config, version=args.version, key_pattern=key_pattern)
+    else:
+        _, notes = latest_release(repo, config=config, tag=args.tag, version=args.version, key_pattern=key_pattern)
+        releases = [notes]
+    for warning in (w for release in releases for w in release.warnings):
+        print(f"warning: {warning}", file=sys.stderr)
+    links = Links(args.repo_url.rstrip("/")) if args.repo_url else Links.from_remote(repo.remote_url("origin"))
+    context = build_context(releases, links=links, full_history=args.all)
+    if template is None:
+        return context_json(context)
+    return template.render(context)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""Release notes from a repository: the latest release (merge/deploy stages) or the whole history
+(CHANGELOG). These are the functions the pipe calls; everything below them is pure logic."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pipe.facts.git import GitError, GitRepo
+from pipe.facts.references import find_references
+from pipe.model import Reference
+from pipe.release.config import ReleaseConfig
+from pipe.release.entries import build_entries
+from pipe.release.history import ReleaseCommits, assign_commits
+from pipe.release.notes import ReleaseNotes, build_notes, bump_flags
+from pipe.release.range import ReleaseRange, ReleaseTag, release_range, release_tags
+from pipe.release.version import Version, next_version, parse_version_variable
+
+log = logging.getLogger(__name__)
+
+
+def latest_release(
+    repo: GitRepo,
+    *,
+    config: ReleaseConfig | None = None,
+    tag: str | None = None,
+    head: str | None = None,
+    version: str | Version | None = None,
+    key_pattern: re.Pattern[str] | None = None,
+    remote: str = "origin",
+    logger: logging.Logger = log,
+) -> tuple[ReleaseRange, ReleaseNotes]:
+    """The release HEAD makes: on a tag build (`tag` = BITBUCKET_TAG, or HEAD at a release tag)
+    that tag's release, else the unreleased commits since the previous release, versioned by
+    `version` (VERSION) or bumped from the commits. `head` is BITBUCKET_COMMIT.
+
+    Fetches tags / deepens a shallow clone when the previous release is not in sight (reported in
+    `range.commit_range.fetched` / `.warnings`, also copied to `notes.warnings`).
+    """
+    config = config or ReleaseConfig()
+    requested = parse_version_variable(version) if isinstance(version, str) else version
+    found = release_range(
+        repo,
+        tag_pattern=config.tag_pattern,
+        tag=tag,
+        head=head,
+        include_prereleases=config.include_prereleases,
+        remote=remote,
+        logger=logger,
+    )
+    commits = found.commit_range.commits
+    result = build_entries(commits, head=found.commit_range.head, key_pattern=key_pattern)
+    if found.tag is not None and found.version is not None:
+        release_version, tag_name, timestamp = found.version, found.tag.name, found.tag.timestamp
+    else:
+        breaking, feature = bump_flags(result.entries)
+        release_version = next_version(
+            found.previous_version,
+            breaking=breaking,
+            feature=feature,
+            requested=requested,
+            first=config.first_version,
+            first_prefix=config.first_prefix,
+        )
+        tag_name = None
+        timestamp = commits[0].timestamp if commits else _head_timestamp(repo, found.commit_range.head)
+    notes = build_notes(
+        result,
+        config,
+        version=release_version,
+        previous=found.previous_version,
+        tag=tag_name,
+        previous_tag=found.previous_tag.name if found.previous_tag else None,
+        head=found.commit_range.head,
+        timestamp=timestamp,
+        commits=len(commits),
+        warnings=found.commit_range.warnings,
+        commit_range=found.commit_range,
+    )
+    return found, notes
+
+
+def release_history(
+    repo: GitRepo,
+    *,
+    config: ReleaseConfig | None = None,
+    head: str | None = None,
+    version: str | Version | None = None,
+    key_pattern: re.Pattern[str] | None = None,
+) -> list[ReleaseNotes]:
+    """Every release of HEAD's history, newest first, with the unreleased commits (if any) on top,
+    from one `git log` and one `git for-each-ref`; no git call per tag. `version` names the
+    unreleased release (else it is bumped from the latest release).
+
+    Nothing is fetched: in a shallow clone the older releases are missing, which the oldest
+    release's `warnings` say (regenerating a CHANGELOG needs `clone: depth: full`).
+    """
+    config = config or ReleaseConfig()
+    requested = parse_version_variable(version) if isinstance(version, str) else version
+    head_sha = repo.rev_parse(head or "HEAD")
+    if head_sha is None:
+        raise GitError(f"{head or 'HEAD'} does not name a commit in {repo.root}")
+    commits = repo.log(head_sha)
+    tags = release_tags(repo.tags(), config.tag_pattern)
+    references = find_references(None, commits, key_pattern)
+    releases = assign_commits(commits, tags, head_sha)
+    notes = history_notes(releases, references, config, requested)
+    if notes and repo.is_shallow():
+        warning = (
+            f"this clone is shallow ({len(commits)} commits), so older releases are missing from the changelog; "
+            "set `clone: depth: full` for this step in bitbucket-pipelines.yml"
+        )
+        notes[-1] = replace(notes[-1], warnings=(*notes[-1].warnings, warning))
+    return notes
+
+
+def history_notes(
+    releases: Sequence[ReleaseCommits],
+    references: Sequence[Reference],
+    config: ReleaseConfig,
+    requested: Version | None = None,
+) -> list[ReleaseNotes]:
+    """Notes for `assign_commits` output (newest first); `references` of all their commits."""
+    refs_of_release: dict[int, list[Reference]] = {}
+    index_of: dict[str, int] = {}
+    for index, release in enumerate(releases):
+        for commit in release.commits:
+            index_of[commit.sha] = index
+    for ref in references:
+        if ref.commit is not None and ref.commit in index_of:
+            refs_of_release.setdefault(index_of[ref.commit], []).append(ref)
+
+    notes: list[ReleaseNotes] = []
+    for index, release in enumerate(releases):
+        previous = _previous_tag(releases, index)
+        result = build_entries(release.commits, head=release.head, references=refs_of_release.get(index, []))
+        if release.tag is not None:
+            version, tag_name, timestamp = release.tag.version, release.tag.name, release.tag.tag.timestamp
+        else:
+            breaking, feature = bump_flags(result.entries)
+            version = next_version(
+                previous.version if previous else None,
+                breaking=breaking,
+                feature=feature,
+                requested=requested,
+                first=config.first_version,
+                first_prefix=config.first_prefix,
+            )
+            tag_name, timestamp = None, release.commits[0].timestamp
+        notes.append(
+            build_notes(
+                result,
+                config,
+                version=version,
+                previous=previous.version if previous else None,
+                tag=tag_name,
+                previous_tag=previous.name if previous else None,
+                head=release.head,
+                timestamp=timestamp,
+                commits=len(release.commits),
+            )
+        )
+    return notes
+
+
+def _previous_tag(releases: Sequence[ReleaseCommits], index: int) -> ReleaseTag | None:
+    for later in releases[index + 1 :]:
+        if later.tag is not None:
+            return later.tag
+    return None
+
+
+def _head_timestamp(repo: GitRepo, sha: str) -> int:
+    top = repo.log(sha, max_count=1)
+    return top[0].timestamp if top else 0

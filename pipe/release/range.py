@@ -1,0 +1,249 @@
+"""The commits of a release: since the previous release tag reachable from HEAD.
+
+- Release tags are the tags whose name matches the tag pattern (default `TAG_PATTERN`: semantic
+  versions with or without `v`) and carries a semantic version at its end; floating tags such as
+  `v10` or `v10.6` never match the default pattern, and would be skipped anyway for want of a
+  full version.
+- The previous release is the highest version (SemVer order, not date) among the release tags
+  that are ancestors of HEAD and do not point at HEAD itself. Ancestry costs one git call for all
+  tags (`git for-each-ref --merged=<head> refs/tags`).
+- Tag build (`tag` given, i.e. BITBUCKET_TAG, or HEAD exactly at a release tag, the highest one if
+  several): the range is that tag's release, previous..tag, where previous is taken among the
+  ancestor tags of lower version when there are any.
+- Shallow clone and no previous release in sight: tags are fetched (`git fetch --tags`) and the
+  history deepened `deepen_step` commits at a time (at most `max_deepen_steps` times) until a release
+  tag becomes reachable or the history is complete; what was fetched, and a warning when the history
+  is still cut short, are returned in `CommitRange.fetched` / `.warnings`. Once some release tag is
+  reachable the search stops (releases are assumed to grow along history).
+- No previous release: the range is the whole history.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from pipe.facts.git import GitError, GitRepo
+from pipe.model import Commit, CommitRange, Tag
+from pipe.release.config import TAG_PATTERN, compile_tag_pattern
+from pipe.release.version import Version
+
+log = logging.getLogger(__name__)
+
+FULL_DEPTH_HINT = "set `clone: depth: full` for this step in bitbucket-pipelines.yml"
+_REF_FORMAT = "%(refname:strip=2)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:unix)%1e"
+
+
+@dataclass(frozen=True)
+class ReleaseTag:
+    """A release tag and the version in its name."""
+
+    tag: Tag
+    version: Version
+
+    @property
+    def name(self) -> str:
+        return self.tag.name
+
+    @property
+    def sha(self) -> str:
+        return self.tag.sha
+
+
+@dataclass(frozen=True)
+class ReleaseRange:
+    previous_tag: Tag | None
+    tag: Tag | None  # the tag being released (tag build), None for unreleased commits
+    commit_range: CommitRange
+    previous_version: Version | None = None
+    version: Version | None = None  # the tag's version on a tag build
+
+    @property
+    def commits(self) -> tuple[Commit, ...]:
+        return self.commit_range.commits
+
+
+def release_tags(tags: list[Tag], pattern: re.Pattern[str] | str = TAG_PATTERN) -> list[ReleaseTag]:
+    """The tags that are releases, highest version first."""
+    pattern = compile_tag_pattern(pattern)
+    found = []
+    for tag in tags:
+        if pattern.search(tag.name):
+            version = Version.parse(tag.name)
+            if version is not None:
+                found.append(ReleaseTag(tag, version))
+    found.sort(key=lambda t: t.version.sort_key(), reverse=True)
+    return found
+
+
+def merged_tags(repo: GitRepo, head: str) -> list[Tag]:
+    """The tags whose commit is `head` or one of its ancestors, in one `git for-each-ref` call."""
+    out = repo.run("for-each-ref", f"--merged={head}", f"--format={_REF_FORMAT}", "refs/tags")
+    tags = []
+    for record in out.split("\x1e"):
+        record = record.strip("\n")
+        if record:
+            name, obj, peeled, stamp = record.split("\x1f")
+            tags.append(Tag(name=name, sha=peeled or obj, timestamp=int(stamp or 0)))
+    return tags
+
+
+def release_range(
+    repo: GitRepo,
+    *,
+    tag_pattern: re.Pattern[str] | str = TAG_PATTERN,
+    tag: str | None = None,
+    head: str | None = None,
+    include_prereleases: bool = True,
+    remote: str = "origin",
+    deepen_step: int = 100,
+    max_deepen_steps: int = 20,
+    logger: logging.Logger = log,
+) -> ReleaseRange:
+    """The release HEAD (or `head`, i.e. BITBUCKET_COMMIT) makes; `tag` is BITBUCKET_TAG.
+
+    Never raises for missing history or an unreachable remote (warnings instead); raises GitError
+    only when neither `tag`, `head` nor HEAD names a commit.
+    """
+    pattern = compile_tag_pattern(tag_pattern)
+    warnings: list[str] = []
+    fetched: list[str] = []
+    head_sha = _resolve_head(repo, tag, head, warnings)
+
+    candidates = release_tags(merged_tags(repo, head_sha), pattern)
+    current = _current_tag(candidates, tag, head_sha, warnings)
+    previous = _previous(candidates, head_sha, current, include_prereleases)
+
+    if previous is None and repo.is_shallow():
+        previous = _search_shallow(
+            repo,
+            head_sha,
+            pattern,
+            current,
+            include_prereleases,
+            remote,
+            deepen_step,
+            max_deepen_steps,
+            fetched,
+            warnings,
+            logger,
+        )
+        if current is None:  # the tag at HEAD may have arrived with the fetch
+            candidates = release_tags(merged_tags(repo, head_sha), pattern)
+            current = _current_tag(candidates, tag, head_sha, [])
+
+    short = head_sha[:7]
+    to_label = current.name if current else short
+    if previous is not None:
+        commits = repo.log(head_sha, f"^{previous.sha}")
+        description = f"{previous.name}..{to_label}"
+    else:
+        commits = repo.log(head_sha)
+        description = f"whole history up to {to_label} (no previous release tag)"
+    commit_range = CommitRange(
+        head=head_sha,
+        base=previous.sha if previous else None,
+        commits=tuple(commits),
+        description=description,
+        warnings=tuple(warnings),
+        fetched=tuple(fetched),
+    )
+    return ReleaseRange(
+        previous_tag=previous.tag if previous else None,
+        tag=current.tag if current else None,
+        commit_range=commit_range,
+        previous_version=previous.version if previous else None,
+        version=current.version if current else None,
+    )
+
+
+def _resolve_head(repo: GitRepo, tag: str | None, head: str | None, warnings: list[str]) -> str:
+    if tag:
+        sha = repo.rev_parse(f"refs/tags/{tag}")
+        if sha:
+            return sha
+        warnings.append(f"tag {tag} is not in this clone; using {head or 'HEAD'} instead")
+    if head:
+        sha = repo.rev_parse(head)
+        if sha:
+            return sha
+        warnings.append(f"commit {head} is not in this clone; using HEAD instead")
+    sha = repo.rev_parse("HEAD")
+    if sha is None:
+        raise GitError(f"HEAD of the repository at {repo.root} does not point at a commit")
+    return sha
+
+
+def _current_tag(
+    candidates: list[ReleaseTag], tag: str | None, head_sha: str, warnings: list[str]
+) -> ReleaseTag | None:
+    at_head = [t for t in candidates if t.sha == head_sha]
+    if tag:
+        named = next((t for t in at_head if t.name == tag), None)
+        if named is not None:
+            return named
+        warnings.append(f"tag {tag} is not a release tag (its name does not match the tag pattern or end in a version)")
+    return at_head[0] if at_head else None
+
+
+def _previous(
+    candidates: list[ReleaseTag], head_sha: str, current: ReleaseTag | None, include_prereleases: bool
+) -> ReleaseTag | None:
+    eligible = [t for t in candidates if t.sha != head_sha and (include_prereleases or not t.version.is_prerelease)]
+    if current is not None:
+        lower = [t for t in eligible if t.version.sort_key() < current.version.sort_key()]
+        eligible = lower or eligible
+    return eligible[0] if eligible else None
+
+
+def _search_shallow(
+    repo: GitRepo,
+    head_sha: str,
+    pattern: re.Pattern[str],
+    current: ReleaseTag | None,
+    include_prereleases: bool,
+    remote: str,
+    deepen_step: int,
+    max_deepen_steps: int,
+    fetched: list[str],
+    warnings: list[str],
+    logger: logging.Logger,
+) -> ReleaseTag | None:
+    """Fetch tags, then deepen step by step until a previous release tag is reachable."""
+    if repo.remote_url(remote) is None:
+        warnings.append(
+            f"this is a shallow clone without a git remote {remote!r}, so older release tags cannot be fetched; "
+            f"the notes cover the commits available. To include the whole release, {FULL_DEPTH_HINT}"
+        )
+        return None
+
+    def fetch(*args: str) -> bool:
+        command = " ".join(("git fetch", *args))
+        logger.debug("running %s", command)
+        try:
+            repo.fetch(*args)
+        except GitError as exc:
+            warnings.append(f"could not fetch from the git remote {remote!r}: {exc}")
+            return False
+        fetched.append(command)
+        return True
+
+    def look() -> ReleaseTag | None:
+        return _previous(release_tags(merged_tags(repo, head_sha), pattern), head_sha, current, include_prereleases)
+
+    if not fetch("--tags", remote):
+        return None
+    previous = look()
+    steps = 0
+    while previous is None and steps < max_deepen_steps and repo.is_shallow():
+        if not fetch(f"--deepen={deepen_step}", remote):
+            return None
+        steps += 1
+        previous = look()
+    if previous is None and repo.is_shallow():
+        warnings.append(
+            f"no previous release tag within the {deepen_step * steps} commits fetched beyond the shallow clone; "
+            f"the notes cover the commits available. To include the whole release, {FULL_DEPTH_HINT}"
+        )
+    return previous
