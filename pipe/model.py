@@ -122,7 +122,10 @@ class PipelineContext:
     @property
     def repo_url(self) -> str | None:
         if self.git_http_origin:
-            return self.git_http_origin.rstrip("/")
+            # Pipelines sets BITBUCKET_GIT_HTTP_ORIGIN to an http:// URL (http://bitbucket.org/team/repo);
+            # links written into Airtable should be the https:// ones people open.
+            origin = self.git_http_origin.rstrip("/")
+            return "https://" + origin[len("http://"):] if origin.startswith("http://") else origin
         if self.repo_full_name:
             return f"https://bitbucket.org/{self.repo_full_name}"
         return None

@@ -36,6 +36,11 @@ def test_links_are_built_from_pipelines_variables():
     assert ctx.run_id == "{p-1}"
 
 
+def test_links_from_the_http_origin_pipelines_sets_are_https():
+    ctx = pipeline_context({"BITBUCKET_GIT_HTTP_ORIGIN": "http://bitbucket.org/acme/shop", "BITBUCKET_PR_ID": "3"})
+    assert ctx.pr_url == "https://bitbucket.org/acme/shop/pull-requests/3"
+
+
 WORKFLOW = Workflow()
 
 
