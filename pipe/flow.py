@@ -17,13 +17,19 @@ from pipe.config import Settings, load_settings
 from pipe.config.values import parse_bool
 from pipe.config.variables import SECRET_VARIABLES
 from pipe.errors import EXIT_OK, EXIT_SYNC_FAILED, SyncError, UserError
+from pipe.facts.airtable_state import unknown_resolution
 from pipe.facts.git import GitError, GitRepo
+from pipe.facts.history import branch_name, change_range
 from pipe.facts.pipelines import StageDecision, detect_stage, pipeline_context
+from pipe.facts.release import ReleaseFacts, gather_release
 from pipe.log import Redactor, configure_logging
 from pipe.model import CommitRange, PipelineContext, Stage, SyncPlan
+from pipe.publish import apply_publish, plan_publish
 from pipe.report.json_report import build_report, write_report
-from pipe.report.summary import counts, summary_lines
+from pipe.report.shared_storage import RELEASE_FILE, shared_release_version, write_shared
+from pipe.report.summary import counts, release_lines, summary_lines
 from pipe.sinks.journal import Journal
+from pipe.sync import apply_sync, plan_sync
 
 log = logging.getLogger("pipe")
 
@@ -37,7 +43,8 @@ class RunFactsBundle:
     context: PipelineContext
     branch: str | None
     decision: StageDecision
-    commit_range: CommitRange
+    commit_range: CommitRange  # the commits whose records this run moves
+    release: ReleaseFacts | None = None  # merge and deploy: the release and its notes
     warnings: list[str] = field(default_factory=list)
 
 
@@ -45,6 +52,9 @@ def run(env: Mapping[str, str], cwd: Path) -> int:
     redactor = Redactor([env.get(name, "") for name in SECRET_VARIABLES])
     configure_logging(redactor, debug=_lenient_bool(env.get("DEBUG")))
     started = time.monotonic()
+    if not _lenient_bool(env.get("ENABLED"), default=True):
+        log.info("ENABLED is false: the pipe is paused; nothing was read or written.")
+        return EXIT_OK
     try:
         facts = gather(env, cwd)
         return execute(facts, redactor, started)
@@ -66,47 +76,47 @@ def gather(env: Mapping[str, str], cwd: Path) -> RunFactsBundle:
         raise UserError(repo_problem)
     v = settings.variables
     ctx = pipeline_context(env)
-    from pipe.facts.history import branch_name
-
     branch = branch_name(repo, ctx.branch)
     decision = detect_stage(v.STAGE, ctx, v.MAIN_BRANCH, branch)
     log.info("Stage: %s (%s)", decision.stage.value, decision.reason)
-    commit_range = stage_range(repo, decision.stage, ctx, v.MAIN_BRANCH)
+    release = None
+    if decision.stage in (Stage.MERGE, Stage.DEPLOY):
+        shared = Path(ctx.pipe_shared_storage_dir) if ctx.pipe_shared_storage_dir else None
+        version = v.VERSION or (None if ctx.tag else shared_release_version(shared, ctx.commit))
+        release = gather_release(repo, settings, ctx, version)
+        commit_range = release.range.commit_range
+    else:
+        commit_range = stage_range(repo, decision.stage, ctx, v.MAIN_BRANCH)
     log.info("Commits: %d in %s", len(commit_range.commits), commit_range.description)
     for note in commit_range.fetched:
         log.info("Fetched %s", note)
     for warning in commit_range.warnings:
         log.warning(warning)
-    return RunFactsBundle(settings, repo, ctx, branch, decision, commit_range)
+    return RunFactsBundle(settings, repo, ctx, branch, decision, commit_range, release)
 
 
 def stage_range(repo: GitRepo, stage: Stage, ctx: PipelineContext, main_branch: str) -> CommitRange:
-    from pipe.facts.history import change_range
-
-    head = ctx.commit
-    if stage is Stage.REVIEW:
-        return change_range(repo, head=head, base_branch=ctx.pr_destination_branch or main_branch, logger=log)
-    if stage is Stage.BUILD:
-        return change_range(repo, head=head, base_branch=main_branch, logger=log)
-    from pipe.release.range import release_range
-
-    return release_range(repo, head=head, tag=ctx.tag).commit_range
+    """Build and review: the branch's (or pull request's) own commits."""
+    base_branch = ctx.pr_destination_branch or main_branch if stage is Stage.REVIEW else main_branch
+    return change_range(repo, head=ctx.commit, base_branch=base_branch, logger=log)
 
 
 def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
-    from pipe.sync import apply_sync, plan_sync
-
     settings = facts.settings
     v = settings.variables
     journal = Journal(_journal_path(settings), facts.context.run_id)
     planned = plan_sync(facts)
     plan = planned.plan
+    # Rendered before any write: a template error stops the run with nothing written.
+    release = plan_publish(facts, planned.resolution or unknown_resolution(settings.file.airtable.fields))
     outcome = "planned" if v.DRY_RUN else "ok"
     try:
         if v.DRY_RUN:
             log.info("Dry run: nothing is written. The plan:")
         elif any(p.changes for p in plan.records):
             apply_sync(facts, planned, journal)
+        if release is not None:
+            apply_publish(facts, release, planned.client, journal, dry_run=v.DRY_RUN)
     except SyncError as exc:
         outcome = "failed"
         plan.warnings.append(str(exc))
@@ -115,18 +125,21 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
         journal.close()
     for line in summary_lines(plan.records, v.DRY_RUN):
         log.info(line)
+    if release is not None:
+        for line in release_lines(release):
+            log.info(line)
     tally = counts(plan.records)
-    failed = tally["failed"] > 0 or outcome == "failed"
+    failed = tally["failed"] > 0 or outcome == "failed" or bool(release and release.failed)
     if failed:
         outcome = "failed"
     extra: dict[str, Any] = {"http": planned.http_stats, "elapsed_seconds": round(time.monotonic() - started, 3)}
+    if release is not None:
+        extra["release"] = release.as_dict()
+    report = build_report(plan, stage_reason=facts.decision.reason, outcome=outcome, extra=extra)
     if settings.report_path:
-        write_report(
-            settings.report_path,
-            build_report(plan, stage_reason=facts.decision.reason, outcome=outcome, extra=extra),
-            redactor,
-        )
+        write_report(settings.report_path, report, redactor)
         log.info("Report written to %s", settings.report_path)
+    share(facts, report, release, redactor)
     log.info(
         "Done: %d records, %d written, %d unchanged, %d skipped, %d failed.",
         tally["records"],
@@ -140,6 +153,16 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
             return EXIT_SYNC_FAILED
         log.warning("FAIL_ON_ERROR is false: the failures above are reported and the step passes.")
     return EXIT_OK
+
+
+def share(facts: RunFactsBundle, report: dict[str, Any], release, redactor: Redactor) -> None:
+    """Leave the report (and the release) for later steps of the pipeline (pipe_shared_storage_dir)."""
+    folder = facts.context.pipe_shared_storage_dir
+    if not folder or facts.settings.variables.DRY_RUN:
+        return
+    write_shared(Path(folder), f"{facts.decision.stage.value}-report.json", report, redactor)
+    if release is not None and not release.failed:
+        write_shared(Path(folder), RELEASE_FILE, {"version": release.version, "head": facts.release.head}, redactor)
 
 
 def _journal_path(settings: Settings) -> Path | None:
@@ -158,11 +181,13 @@ def _open_repo(cwd: Path) -> tuple[GitRepo | None, str]:
         )
 
 
-def _lenient_bool(value: str | None) -> bool:
+def _lenient_bool(value: str | None, default: bool = False) -> bool:
+    """For DEBUG and ENABLED, read before validation: a bad value falls back to the default (and is
+    reported by validation)."""
     try:
-        return parse_bool(value or "false")
+        return parse_bool(value) if value else default
     except ValueError:
-        return False
+        return default
 
 
 __all__ = ["SyncPlan", "run"]

@@ -13,9 +13,10 @@ from pipe.clients.airtable import (
     airtable_policy,
 )
 from pipe.facts.airtable_state import check_fields, read_state, unknown_resolution
+from pipe.facts.deployments import deployments_to, last_deployment, since_deployment
 from pipe.facts.references import find_references
 from pipe.model import Stage, SyncPlan
-from pipe.plan.records import RunFacts, plan_records
+from pipe.plan.records import Resolution, RunFacts, plan_records
 from pipe.sinks.airtable_records import AirtableRecordSink
 from pipe.sinks.journal import Journal
 
@@ -52,6 +53,7 @@ def run_facts(facts: RunFactsBundle) -> RunFacts:
 class PlannedSync:
     plan: SyncPlan
     client: AirtableClient | None  # kept so applying reuses the same session and pace
+    resolution: Resolution | None = None  # what was read, also used to resolve release-note titles
 
     @property
     def http_stats(self) -> dict[str, dict[str, int]]:
@@ -62,18 +64,23 @@ def plan_sync(facts: RunFactsBundle) -> PlannedSync:
     settings = facts.settings
     v = settings.variables
     mapping = settings.file.airtable.fields
+    client: AirtableClient | None = make_client(facts) if v.AIRTABLE_TOKEN else None
+    if client is not None and facts.decision.stage is Stage.DEPLOY:
+        narrow_to_last_deployment(facts, client)
     references = find_references(facts.branch, facts.commit_range.commits, v.KEY_PATTERN)
     log.info("References: %d (%s)", len(references), ", ".join(sorted({r.value for r in references})) or "none")
+    # Records the release notes mention are read too (in the same requests), for their titles.
+    notes_range = facts.release.notes.commit_range if facts.release else None
+    mentioned = find_references(None, notes_range.commits, v.KEY_PATTERN) if notes_range else []
+    to_read = list({(r.kind, r.value): r for r in [*references, *mentioned]}.values())
     schema: TableSchema | None = None
-    client: AirtableClient | None = None
-    if v.AIRTABLE_TOKEN and references:
-        client = make_client(facts)
+    if client is not None and to_read:
         schema = client.schema()
         if schema is not None:
             check_fields(schema, mapping, v.KEY_FIELD)
-        resolution = read_state(client, references, mapping, v.KEY_FIELD, schema)
+        resolution = read_state(client, to_read, mapping, v.KEY_FIELD, schema)
     else:
-        if not v.AIRTABLE_TOKEN and references:
+        if not v.AIRTABLE_TOKEN and to_read:
             log.info("No AIRTABLE_TOKEN: the plan shows what would be set, without reading current values.")
         resolution = unknown_resolution(mapping)
     records = plan_records(references, resolution, run_facts(facts), mapping, settings.file.workflow)
@@ -87,7 +94,25 @@ def plan_sync(facts: RunFactsBundle) -> PlannedSync:
         dry_run=v.DRY_RUN,
         warnings=list(facts.commit_range.warnings),
     )
-    return PlannedSync(plan, client)
+    return PlannedSync(plan, client, resolution)
+
+
+def narrow_to_last_deployment(facts: RunFactsBundle, client: AirtableClient) -> None:
+    """At deploy, with a deployments log: cover only the commits since the last deployment to this
+    environment (none when this very commit was deployed there already)."""
+    v = facts.settings.variables
+    environment = facts.context.deployment_environment
+    if not v.AIRTABLE_DEPLOYMENTS_TABLE or not environment:
+        return
+    fields = facts.settings.file.airtable.deployments
+    log_client = client.for_table(v.AIRTABLE_DEPLOYMENTS_TABLE)
+    head = facts.commit_range.head
+    last = last_deployment(facts.repo, deployments_to(log_client, fields, environment), head)
+    if last is None:
+        log.info("No earlier deployment to %s is logged: covering %s", environment, facts.commit_range.description)
+        return
+    facts.commit_range = since_deployment(facts.repo, head, last, environment)
+    log.info("Commits: %d in %s", len(facts.commit_range.commits), facts.commit_range.description)
 
 
 def check_status_options(schema: TableSchema, mapping, records) -> None:

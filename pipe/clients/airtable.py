@@ -154,6 +154,29 @@ class AirtableClient:
         except requests.HTTPError as exc:
             raise self._error(exc, "updating records") from None
 
+    # -- other tables of the same base (releases, deployments) -----------------------------------
+
+    def for_table(self, table: str) -> AirtableClient:
+        """A client for another table of the same base, sharing the session and so the base's pace."""
+        sibling = object.__new__(AirtableClient)
+        sibling.base_id, sibling.table_name, sibling.policy, sibling.api = self.base_id, table, self.policy, self.api
+        sibling.table = self.api.table(self.base_id, table)
+        return sibling
+
+    def find(self, formula: str, fields: Sequence[str], doing: str) -> list[dict[str, Any]]:
+        """All records matching an Airtable formula, with only `fields`."""
+        return self._list(formula, fields, doing)
+
+    def upsert(self, records: Sequence[dict[str, Any]], merge_on: Sequence[str]) -> list[dict[str, Any]]:
+        """Upsert up to 10 records on natural-key fields: a PATCH with performUpsert, safe to replay."""
+        if len(records) > WRITE_CHUNK:
+            raise ValueError(f"at most {WRITE_CHUNK} records per request")
+        try:
+            result = self.table.batch_upsert([{"fields": r} for r in records], key_fields=list(merge_on))
+        except requests.HTTPError as exc:
+            raise self._error(exc, "upserting records") from None
+        return list(result.get("records", []))
+
     # -- errors --------------------------------------------------------------------------------
 
     def _error(self, exc: requests.HTTPError, doing: str) -> Exception:

@@ -49,8 +49,56 @@ class FieldMapping(_Strict):
         return {k: v for k, v in self.model_dump().items() if v and k != "title"}
 
 
+class ReleaseFields(_Strict):
+    """Fields of the release record (AIRTABLE_RELEASES_TABLE), one record per version. `null` skips a field."""
+
+    version: str = "Version"
+    notes: str | None = "Notes"
+    date: str | None = "Date"
+    items: str | None = Field("Work Items", description="Link field to the work items table")
+    environment: str | None = "Environment"
+    deployed_at: str | None = "Deployed At"
+
+
+class DeploymentFields(_Strict):
+    """Fields of the deployments log (AIRTABLE_DEPLOYMENTS_TABLE): one record per environment and commit,
+    read back to find the commits a deploy covers (those since the last deployment to that environment)."""
+
+    name: str = "Deployment"
+    environment: str = "Environment"
+    commit: str = "Commit"
+    deployed_at: str | None = "Deployed At"
+    version: str | None = "Version"
+    run: str | None = "Run"
+
+
 class AirtableSection(_Strict):
     fields: FieldMapping = FieldMapping()
+    releases: ReleaseFields = ReleaseFields()
+    deployments: DeploymentFields = DeploymentFields()
+
+
+class CodaColumns(_Strict):
+    """Columns of the Coda changelog table (CODA_TABLE), by name or ID. `release` and `entry_key` are the
+    key columns rows are upserted on; `null` leaves a column out."""
+
+    release: str = "Release"
+    entry_key: str = "Entry Key"
+    type: str | None = "Type"
+    scope: str | None = "Scope"
+    description: str | None = "Description"
+    breaking: str | None = "Breaking"
+    records: str | None = "Records"
+    pull_request: str | None = "PR"
+    commit: str | None = "Commit"
+    date: str | None = "Date"
+
+    def written(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v}
+
+
+class CodaSection(_Strict):
+    columns: CodaColumns = CodaColumns()
 
 
 class Workflow(_Strict):
@@ -94,7 +142,10 @@ class Workflow(_Strict):
 
 class FileConfig(_Strict):
     airtable: AirtableSection = AirtableSection()
+    coda: CodaSection = CodaSection()
     workflow: Workflow = Workflow()
+    # Release notes grouping and tag pattern; validated by pipe.release.config.ReleaseConfig.from_dict.
+    release: dict[str, Any] = Field(default_factory=dict)
 
 
 def load_file_config(path: Path | None, display_name: str) -> tuple[FileConfig, list[str]]:

@@ -14,6 +14,7 @@ from pipe.config.file import DEFAULT_CONFIG_FILE, FileConfig, load_file_config
 from pipe.config.values import parse_bool
 from pipe.config.variables import SECRET_VARIABLES, PipeVariables, variable_names
 from pipe.errors import ConfigError
+from pipe.release.config import ReleaseConfig
 
 # Prefixes of our variables: an unknown variable with one of them is probably a typo.
 _OWN_PREFIXES = ("AIRTABLE_", "CODA_")
@@ -26,6 +27,7 @@ class Settings:
     file: FileConfig
     config_path: Path | None
     report_path: Path | None
+    release: ReleaseConfig = ReleaseConfig()
     warnings: tuple[str, ...] = ()
 
     @property
@@ -50,6 +52,7 @@ def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
     file_config, file_problems = load_file_config(config_path, display)
     problems.extend(file_problems)
 
+    release = _release_config(file_config, raw, display, problems)
     problems.extend(_cross_checks(raw))
     if problems:
         notes = [f"note: {w}" for w in warnings]
@@ -60,6 +63,7 @@ def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
         file=file_config,
         config_path=config_path,
         report_path=_report_path(variables, env),
+        release=release,
         warnings=tuple(warnings),
     )
 
@@ -75,6 +79,20 @@ def _validate_variables(raw: dict[str, str], problems: list[str]) -> PipeVariabl
             if error["type"] == "literal_error":
                 message = message.replace("Input should be", "expected")
             problems.append(f"{name}: got {given}; {message}")
+        return None
+
+
+def _release_config(file_config: FileConfig, raw: Mapping[str, str], display: str, problems: list[str]):
+    data = dict(file_config.release)
+    if "TAG_PATTERN" in raw:
+        data["tag_pattern"] = raw["TAG_PATTERN"]
+    try:
+        return ReleaseConfig.from_dict(data, where=f"{display} (release)")
+    except ConfigError as exc:
+        for problem in exc.problems:
+            if "tag_pattern" in problem and "TAG_PATTERN" in raw:
+                problem = f"TAG_PATTERN: got {raw['TAG_PATTERN']!r}; " + problem.split(": ", 1)[-1]
+            problems.append(problem)
         return None
 
 
@@ -94,6 +112,21 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
         for name in airtable[1:]:
             if name not in raw:
                 problems.append(f"{name}: is required when AIRTABLE_TOKEN is given")
+    if "CODA_API_TOKEN" in raw:
+        for name in ("CODA_DOC_ID", "CODA_TABLE"):
+            if name not in raw:
+                problems.append(f"{name}: is required when CODA_API_TOKEN is given")
+    for name in ("CODA_DOC_ID", "CODA_TABLE", "CODA_PAGE"):
+        if name in raw and "CODA_API_TOKEN" not in raw and dry_run is False:
+            problems.append(f"CODA_API_TOKEN: is required when {name} is given (or set DRY_RUN: 'true')")
+            break
+    if "VERSION" in raw:
+        from pipe.release.version import parse_version_variable
+
+        try:
+            parse_version_variable(raw["VERSION"])
+        except ConfigError as exc:
+            problems.append(str(exc).replace("VERSION: ", f"VERSION: got {raw['VERSION']!r}; ", 1))
     if "KEY_PATTERN" in raw and "KEY_FIELD" not in raw:
         problems.append("KEY_FIELD: is required when KEY_PATTERN is set (the field that holds the key)")
     if "KEY_FIELD" in raw and "KEY_PATTERN" not in raw:

@@ -92,6 +92,54 @@ class PipeVariables(BaseModel):
         default=30.0,
         readme_default="`30`",
     )
+    TAG_PATTERN: str | None = _var(
+        "Regular expression for release tags; a capture group named `version` (or the whole match) is the version.",
+        readme_default="semantic versions with or without `v` (`1.4.0`, `v1.4.0`)",
+    )
+    VERSION: str | None = _var(
+        "Version of the release at the merge and deploy stages, instead of the one bumped from the commits.",
+        readme_default="the tag on a tag build, else bumped from the commits",
+    )
+    CHANGELOG_TEMPLATE: str | None = _var(
+        "Path, inside the repository, of a Jinja2 template for the release notes (rendered in a sandbox).",
+        readme_default="the template shipped with the pipe",
+    )
+    CHANGELOG_FILE: str | None = _var(
+        "Path, inside the repository, of a Markdown changelog the release section is prepended to "
+        "(once per version) at the merge and deploy stages.",
+        readme_default="none (no file written)",
+    )
+    CODA_API_TOKEN: str | None = _var(
+        "Coda API token (secured variable), to publish release notes to Coda.", required="to publish to Coda"
+    )
+    CODA_DOC_ID: str | None = _var(
+        "ID of the Coda doc (the part after `_d` in its URL).", required="with `CODA_API_TOKEN`"
+    )
+    CODA_TABLE: str | None = _var(
+        "Name or ID of the Coda table that gets one row per changelog entry.", required="with `CODA_API_TOKEN`"
+    )
+    CODA_PAGE: str | None = _var(
+        "Name or ID of a Coda page the rendered notes of each release are appended to (once per release)."
+    )
+    CODA_API_URL: HttpUrl = _var(
+        "Base URL of the Coda API, for a proxy or a local emulator.",
+        default="https://coda.io/apis/v1",
+        readme_default="`https://coda.io/apis/v1`",
+    )
+    AIRTABLE_RELEASES_TABLE: str | None = _var(
+        "Name or ID of an Airtable table that gets one record per release (by version), with its notes and "
+        "links to its work items."
+    )
+    AIRTABLE_DEPLOYMENTS_TABLE: str | None = _var(
+        "Name or ID of an Airtable table where the deploy stage logs each deployment (environment and "
+        "commit), so the next deploy covers only the commits since the last one to that environment.",
+        readme_default="none: a deploy covers the commits since the previous release tag",
+    )
+    ENABLED: Flag = _var(
+        "Kill switch: `false` logs that the pipe is paused and exits 0 without reading or writing anything.",
+        default=True,
+        readme_default="`true`",
+    )
     DEBUG: Flag = _var(
         "Log every HTTP request (tokens redacted) and more detail.", default=False, readme_default="`false`"
     )

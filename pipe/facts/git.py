@@ -134,6 +134,14 @@ class GitRepo:
         except GitError:
             return None
 
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """True when `ancestor` is reachable from `descendant`; False too when it is not in the clone."""
+        try:
+            self.run("merge-base", "--is-ancestor", ancestor, descendant)
+        except GitError:
+            return False
+        return True
+
     def current_branch(self) -> str | None:
         """The checked-out branch, or None on a detached HEAD (tag builds, PR merge checkouts)."""
         try:

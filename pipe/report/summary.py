@@ -54,3 +54,14 @@ def counts(plans: Sequence[RecordPlan]) -> dict[str, int]:
         "skipped": sum(1 for p in plans if p.skipped),
         "failed": sum(1 for p in plans if p.error),
     }
+
+
+def release_lines(release) -> list[str]:
+    """The release's targets, one line each: `Release 1.4.0 → CHANGELOG.md: written (added 1.4.0)`."""
+    lines = [f"Release {release.version}: {len(release.notes.entries)} entries"]
+    for result in release.results:
+        detail = f" ({result.detail})" if result.detail else ""
+        lines.append(f"  {result.target}: {result.status}{detail}")
+    if not release.results:
+        lines.append("  no publishing target is configured (CHANGELOG_FILE, AIRTABLE_RELEASES_TABLE, CODA_*)")
+    return lines

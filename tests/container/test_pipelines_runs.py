@@ -295,14 +295,7 @@ def test_dry_run_without_a_token_writes_nothing_and_ignores_a_pipe_folder_in_the
 # -- shared storage ----------------------------------------------------------------------------------
 
 
-def _pipe_uses_shared_storage() -> bool:
-    sources = [p for p in (ROOT / "pipe").rglob("*.py") if p.name not in ("pipelines.py", "model.py")]
-    return any("pipe_shared_storage_dir" in p.read_text() for p in sources)
-
-
 def test_report_is_shared_with_later_steps(run_pipe, git_repo_builder, airtable):
-    if not _pipe_uses_shared_storage():
-        pytest.skip("the pipe does not write to BITBUCKET_PIPE_SHARED_STORAGE_DIR yet")
     checkout = feature_branch_checkout(git_repo_builder)
     run = run_pipe(
         checkout, pipelines_variables(checkout, commit=checkout.head, branch=BRANCH), step_variables(airtable)

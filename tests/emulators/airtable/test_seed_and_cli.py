@@ -30,7 +30,7 @@ def test_sample_seed_content() -> None:
     emu = AirtableEmulator.from_seed(SAMPLE_SEED_PATH)  # state access works without a server
     schema = emu.schema(SAMPLE_BASE_ID)
     tables = {t["name"]: t for t in schema["tables"]}
-    assert set(tables) == {"Work Items", "Releases"}
+    assert set(tables) == {"Work Items", "Releases", "Deployments"}
     status = next(f for f in tables["Work Items"]["fields"] if f["name"] == "Status")
     assert [c["name"] for c in status["options"]["choices"]] == [
         "Planned", "Ready", "In Progress", "In Review", "Merged",

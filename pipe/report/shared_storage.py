@@ -1,0 +1,47 @@
+"""What later steps of the same pipeline need, in BITBUCKET_PIPE_SHARED_STORAGE_DIR.
+
+Pipelines gives every pipe a folder that later steps of the pipeline can read. The pipe leaves there
+the JSON report of its run (`<stage>-report.json`) and, on merge and deploy, the release it
+published (`release.json`: version and commit). A later deploy step of the same commit reads the
+release back, so it publishes under the same version the merge step chose, even when it was
+bumped from the commits rather than tagged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from pipe.log import Redactor
+
+log = logging.getLogger("pipe")
+
+RELEASE_FILE = "release.json"
+
+
+def write_shared(folder: Path, name: str, data: dict[str, Any], redactor: Redactor) -> Path | None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_text(redactor(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
+        path.chmod(0o644)  # later steps may run as another user
+        return path
+    except OSError as exc:
+        log.warning("Could not write %s to the shared storage folder %s: %s", name, folder, exc)
+        return None
+
+
+def shared_release_version(folder: Path | None, head: str | None) -> str | None:
+    """The version an earlier step published for this same commit, if any."""
+    if folder is None or not head:
+        return None
+    path = folder / RELEASE_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("head") == head and isinstance(data.get("version"), str):
+        return data["version"]
+    return None
