@@ -1,0 +1,167 @@
+"""`./dev demo`: the pipe's main job on an embedded default, with no Airtable or Coda account.
+
+It starts the local Airtable and Coda emulators (tests/emulators, loaded with the sample seeds),
+makes a sample repository in .demo/, and runs the pipe the way Bitbucket Pipelines would at each
+stage: a branch push (build), a pull request (review), the merge to main, then deployments to
+staging and production. Between stages it prints the work items, so you can watch them move;
+after the merge it shows the rendered release notes, the Coda changelog rows and the Airtable
+release record. The emulators keep Airtable's rate limit (5 requests per second per base) on.
+
+    ./dev demo            # everything
+    ./dev demo --keep     # leave .demo/ (the sample repository and the reports) afterwards
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipe.flow import run  # noqa: E402
+from tests.emulators.airtable import AirtableEmulator  # noqa: E402
+from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN  # noqa: E402
+from tests.emulators.airtable.fixtures import SAMPLE_SEED_PATH as AIRTABLE_SEED  # noqa: E402
+from tests.emulators.coda import CodaEmulator  # noqa: E402
+from tests.emulators.coda.fixtures import SAMPLE_DOC_ID  # noqa: E402
+from tests.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED  # noqa: E402
+from tests.gitrepos import GitRepoBuilder, bitbucket_merge_message  # noqa: E402
+
+CODA_TOKEN = "fake-coda-token-for-the-demo"
+BRANCH = "feature/FEAT-107-rate-limit-docs"
+WATCHED = ("FEAT-105", "FEAT-106", "FEAT-107", "FEAT-108")
+
+
+def banner(text: str) -> None:
+    print(f"\n{'=' * 100}\n{text}\n{'=' * 100}", flush=True)
+
+
+def show_items(airtable: AirtableEmulator, title: str) -> None:
+    print(f"\n--- Airtable 'Work Items' {title}")
+    print(f"{'key':<9} {'title':<22} {'status':<12} {'branch':<34} {'pull request':<14} merged / released")
+    for record in airtable.records(SAMPLE_BASE_ID, "Work Items"):
+        f = record["fields"]
+        if f.get("Key") not in WATCHED:
+            continue
+        pr = (f.get("Pull Request") or "").rsplit("/", 2)[-2:]
+        dates = f"{(f.get('Merged At') or '-')[:16]} / {(f.get('Released At') or '-')[:16]}"
+        print(
+            f"{f.get('Key', ''):<9} {f.get('Name', '')[:22]:<22} {f.get('Status', ''):<12} "
+            f"{(f.get('Branch') or '-')[:34]:<34} {'/'.join(pr) or '-':<14} {dates}"
+        )
+
+
+def make_repository(path: Path) -> GitRepoBuilder:
+    """main with release 1.4.0 tagged, then work merged since: FEAT-105 and FEAT-106 (squash)."""
+    if path.exists():
+        shutil.rmtree(path)
+    repo = GitRepoBuilder.init(path)
+    repo.commit("feat: login page FEAT-101", {"app.py": "login\n"})
+    repo.commit("feat: password reset email FEAT-102", {"mail.py": "reset\n"})
+    repo.tag("1.4.0")
+    repo.branch("feature/FEAT-105-dark-mode")
+    repo.commit("feat(ui): dark mode for every page", {"ui.css": "dark\n"})
+    repo.checkout("main")
+    repo.merge("feature/FEAT-105-dark-mode", bitbucket_merge_message("feature/FEAT-105-dark-mode", 41))
+    repo.commit("build: upgrade the build image (recWorkItem000106)", {"Dockerfile": "FROM x\n"})
+    repo.branch(BRANCH)
+    repo.commit("docs(api): document the rate limits FEAT-107", {"docs/limits.md": "5 rps\n"})
+    repo.commit("feat!: bulk import replaces the CSV upload FEAT-108\n\nBREAKING CHANGE: /upload is gone.",
+                {"import.py": "bulk\n"})
+    return repo
+
+
+def pipelines_env(airtable: AirtableEmulator, coda: CodaEmulator, demo: Path, repo: GitRepoBuilder) -> dict:
+    """What a team passes as pipe variables, plus what Pipelines sets for every step."""
+    return {
+        "AIRTABLE_TOKEN": SAMPLE_READWRITE_TOKEN,
+        "AIRTABLE_BASE_ID": SAMPLE_BASE_ID,
+        "AIRTABLE_TABLE": "Work Items",
+        "AIRTABLE_RELEASES_TABLE": "Releases",
+        "AIRTABLE_DEPLOYMENTS_TABLE": "Deployments",
+        "AIRTABLE_API_URL": airtable.url,
+        "KEY_PATTERN": r"FEAT-\d+",
+        "KEY_FIELD": "Key",
+        "CODA_API_TOKEN": CODA_TOKEN,
+        "CODA_DOC_ID": SAMPLE_DOC_ID,
+        "CODA_TABLE": "Changelog",
+        "CODA_PAGE": "Release Notes",
+        "CODA_API_URL": coda.url,
+        "CHANGELOG_FILE": "CHANGELOG.md",
+        "BITBUCKET_REPO_FULL_NAME": "acme/product",
+        "BITBUCKET_GIT_HTTP_ORIGIN": "http://bitbucket.org/acme/product",
+        "BITBUCKET_PIPE_STORAGE_DIR": str(demo / "pipe-storage"),
+        "BITBUCKET_PIPE_SHARED_STORAGE_DIR": str(demo / "shared-storage"),
+    }
+
+
+def step(title: str, env: dict, repo: GitRepoBuilder, build_number: int, **pipelines: str) -> int:
+    # Steps of a real pipeline start seconds apart; without this pause the next run's first requests
+    # would share Airtable's one-second window with the previous run's last ones and earn a 429
+    # (and its 30-second penalty), since each run paces only its own requests.
+    time.sleep(1.1)
+    banner(f"{title}\n  " + "  ".join(f"{k}={v}" for k, v in pipelines.items()))
+    full = {**env, "BITBUCKET_BUILD_NUMBER": str(build_number), "BITBUCKET_COMMIT": repo.head(), **pipelines}
+    code = run(full, repo.path)
+    print(f"--- exit code {code}")
+    return code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", action="store_true", help="keep .demo/ afterwards")
+    args = parser.parse_args()
+    demo = ROOT / ".demo"
+    demo.mkdir(exist_ok=True)
+    repo = make_repository(demo / "product")
+    codes = []
+    with AirtableEmulator.from_seed(AIRTABLE_SEED) as airtable, CodaEmulator.from_seed(
+        CODA_SEED, mutation_delay=0.5
+    ) as coda:
+        coda.add_token(CODA_TOKEN)
+        env = pipelines_env(airtable, coda, demo, repo)
+        print(f"Airtable emulator: {airtable.url}   Coda emulator: {coda.url}   repository: {repo.path}")
+        show_items(airtable, "before")
+
+        repo.checkout(BRANCH)
+        codes.append(step("1. BUILD: a push to a feature branch", env, repo, 101, BITBUCKET_BRANCH=BRANCH))
+        show_items(airtable, "after the build")
+
+        codes.append(step("2. REVIEW: the pull request's pipeline", env, repo, 102, BITBUCKET_BRANCH=BRANCH,
+                          BITBUCKET_PR_ID="42", BITBUCKET_PR_DESTINATION_BRANCH="main"))
+        show_items(airtable, "after the review")
+
+        repo.checkout("main")
+        repo.merge(BRANCH, bitbucket_merge_message(BRANCH, 42))
+        codes.append(step("3. MERGE: the push to main", env, repo, 103, BITBUCKET_BRANCH="main"))
+        show_items(airtable, "after the merge")
+        print("\n--- CHANGELOG.md written into the clone")
+        print((repo.path / "CHANGELOG.md").read_text())
+        print("--- Coda 'Changelog' rows")
+        for row in coda.rows(SAMPLE_DOC_ID, "Changelog"):
+            values = row.get("values", row)
+            print("  " + " | ".join(f"{k}: {str(v)[:40]}" for k, v in values.items() if v not in ("", None)))
+        release = [r for r in airtable.records(SAMPLE_BASE_ID, "Releases") if r["fields"].get("Version") == "2.0.0"]
+        print("--- Airtable 'Releases' record 2.0.0")
+        for name, value in (release[0]["fields"] if release else {}).items():
+            print(f"  {name}: {str(value).splitlines()[0] if value else value}")
+
+        for number, environment in ((104, "staging"), (105, "production")):
+            codes.append(step(f"{number - 100}. DEPLOY: deployment to {environment}", env, repo, number,
+                              BITBUCKET_BRANCH="main", BITBUCKET_DEPLOYMENT_ENVIRONMENT=environment))
+            show_items(airtable, f"after the deployment to {environment}")
+
+        codes.append(step("6. RE-RUN of the production deployment: nothing changes", env, repo, 105,
+                          BITBUCKET_BRANCH="main", BITBUCKET_DEPLOYMENT_ENVIRONMENT="production"))
+    banner(f"Demo finished; exit codes {codes}. Reports are in {demo / 'pipe-storage'}.")
+    if not args.keep:
+        shutil.rmtree(demo / "product", ignore_errors=True)
+    return 0 if all(code == 0 for code in codes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
