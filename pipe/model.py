@@ -125,7 +125,7 @@ class PipelineContext:
             # Pipelines sets BITBUCKET_GIT_HTTP_ORIGIN to an http:// URL (http://bitbucket.org/team/repo);
             # links written into Airtable should be the https:// ones people open.
             origin = self.git_http_origin.rstrip("/")
-            return "https://" + origin[len("http://"):] if origin.startswith("http://") else origin
+            return "https://" + origin[len("http://") :] if origin.startswith("http://") else origin
         if self.repo_full_name:
             return f"https://bitbucket.org/{self.repo_full_name}"
         return None

@@ -93,8 +93,9 @@ class PipeVariables(BaseModel):
         readme_default="`30`",
     )
     TAG_PATTERN: str | None = _var(
-        "Regular expression for release tags; a capture group named `version` (or the whole match) is the version.",
-        readme_default="semantic versions with or without `v` (`1.4.0`, `v1.4.0`)",
+        "Regular expression that picks the release tags among all tags (searched in the tag name, so anchor "
+        "it); the version is the semantic version in the tag's name, after an optional prefix such as `v`.",
+        readme_default="`^v?\\d+\\.\\d+\\.\\d+` with optional pre-release and build parts",
     )
     VERSION: str | None = _var(
         "Version of the release at the merge and deploy stages, instead of the one bumped from the commits.",

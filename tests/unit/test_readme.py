@@ -27,3 +27,17 @@ def test_readme_names_the_two_newcomer_commands_and_dev_knows_them():
     assert "./dev demo" in text and "./dev test" in text
     dev = (README.parent / "dev").read_text()
     assert re.search(r"^  demo\)", dev, flags=re.M) and re.search(r"^  test\)", dev, flags=re.M)
+
+
+def test_configuration_file_block_in_readme_is_exactly_the_defaults():
+    import yaml
+
+    from pipe.config.file import FileConfig
+    from pipe.release.config import ReleaseConfig
+
+    text = README.read_text()
+    block = text[text.index("airtable:\n  fields:") :]
+    data = yaml.safe_load(block[: block.index("```")])
+    parsed = FileConfig.model_validate(data)
+    assert parsed.model_copy(update={"release": {}}) == FileConfig()
+    assert ReleaseConfig.from_dict(parsed.release) == ReleaseConfig()
