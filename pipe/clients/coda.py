@@ -1,0 +1,604 @@
+"""A thin Coda API v1 client on `requests`, with our HTTP policy mounted on its session.
+
+Layers: `coda_policy()` paces and retries (pipe.clients.http); `CodaClient` speaks the API (one method per
+operation the pipe needs) and turns refusals into `pipe.errors` classes whose messages say what to fix.
+Messages never include the token: it only lives in the session's Authorization header.
+
+Facts the code depends on (reference: shared/reference/coda-api.md):
+- Limits per user across all docs: read 100 / 6 s, write 10 / 6 s, doc content writes (rows and pages)
+  3 / 10 s in the stricter published reading (5 / 10 s in the newer docs). Coda sends no `Retry-After`.
+- Every mutation answers 202 + `requestId` and is applied later; `/mutationStatus/{requestId}` says when.
+- Request bodies up to 2 MB; a row edit up to 85 KB (UTF-8 length, each newline counted twice). A batch
+  with one oversized row is refused as a whole, so rows are measured and batched here before sending.
+- List endpoints: follow `nextPageToken` (send only the token; Coda ignores anything next to it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from pipe.clients.http import BudgetExceeded, HttpPolicy, SlidingWindowLimiter, session_with_policy
+from pipe.errors import SyncError, UserError
+
+log = logging.getLogger("pipe.coda")
+
+DEFAULT_API_URL = "https://coda.io/apis/v1"
+MAX_BODY_BYTES = 2 * 1024 * 1024 - 64 * 1024  # 2 MB request limit, less room for the envelope and rounding
+MAX_ROW_BYTES = 85 * 1000  # 85 KB per row edit, read conservatively (Coda counts KB of 1024 bytes)
+MAX_ROWS_PER_REQUEST = 250  # none documented; "several hundred rows" are reported to work
+ROWS_PAGE_SIZE = 500  # listRows has no documented maximum; Coda clamps silently, we follow nextPageToken
+COLUMNS_PAGE_SIZE = 100  # listColumns maximum
+CONTENT_PAGE_SIZE = 500  # listPageContent maximum
+SELECT_OPTIONS_CAP = 5000  # Coda lists only the first 5000 options of a select column
+STALE_DOC = "Doc is not yet up to date."
+
+
+class CodaError(SyncError):
+    """Coda refused or failed a request after retries; carries the status and Coda's message."""
+
+    def __init__(self, message: str, status: int | None = None, detail: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+class CodaConfigError(UserError):
+    """Coda says the token, doc, table, page or a column is wrong: nothing was written."""
+
+
+class CodaStaleRead(CodaError):
+    """A read with `X-Coda-Doc-Version: latest` was refused because the doc has pending mutations."""
+
+
+@dataclass(frozen=True)
+class CodaLimits:
+    """Client-side pacing, below Coda's published limits (requests per window in seconds)."""
+
+    read: tuple[int, float] = (100, 6.0)
+    write: tuple[int, float] = (10, 6.0)
+    doc_content: tuple[int, float] = (3, 10.0)  # design for the stricter 3 / 10 s reading
+    margin: float = 0.5  # seconds added to every window: our send time is not their arrival time
+
+    def scaled(self, factor: float) -> CodaLimits:
+        """The same limits with every window (and the margin) multiplied by `factor` (for tests)."""
+        return CodaLimits(
+            read=(self.read[0], self.read[1] * factor),
+            write=(self.write[0], self.write[1] * factor),
+            doc_content=(self.doc_content[0], self.doc_content[1] * factor),
+            margin=self.margin * factor,
+        )
+
+
+# Keyed upsert bodies are serialised with `keyColumns` first, so the policy can tell them from inserts
+# without parsing a body of up to 2 MB (a cell value cannot start the body).
+KEYED_UPSERT_PREFIX = b'{"keyColumns":'
+
+
+def _is_content_write(method: str, path: str) -> bool:
+    return method != "GET" and ("/rows" in path or "/pages" in path)
+
+
+def coda_policy(
+    deadline: float | None = None, *, limits: CodaLimits | None = None, rate_limit_wait: float = 10.0
+) -> HttpPolicy:
+    """The HTTP policy for Coda: pace reads, writes and doc content writes; replay only safe requests.
+
+    A 429 comes without `Retry-After`, so the adapter waits `rate_limit_wait` (the longest window, by
+    default) before trying again. Replay-safe: GETs; keyed row upserts (replaying one sets the same cells on
+    the rows its keys match, and Coda applies a doc's mutations in order, so a replay queued behind the
+    original updates the row the original inserted). Not replay-safe: page content updates (an append
+    replayed appends twice) and un-keyed row inserts.
+    """
+    limits = limits or CodaLimits()
+    read = SlidingWindowLimiter(*limits.read, margin=limits.margin)
+    write = SlidingWindowLimiter(*limits.write, margin=limits.margin)
+    content = SlidingWindowLimiter(*limits.doc_content, margin=limits.margin)
+
+    def limiters(request: requests.PreparedRequest) -> tuple[SlidingWindowLimiter, ...]:
+        method = (request.method or "").upper()
+        if method in ("GET", "HEAD"):
+            return (read,)
+        if _is_content_write(method, _path(request)):
+            return (content, write)
+        return (write,)
+
+    def replay_safe(request: requests.PreparedRequest) -> bool:
+        method = (request.method or "").upper()
+        path = _path(request)
+        if method in ("GET", "HEAD"):
+            return True
+        if method == "POST":
+            body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+            return path.endswith("/rows") and body.startswith(KEYED_UPSERT_PREFIX)
+        if method == "PUT" and "/pages/" in path:
+            return False
+        return method in ("PUT", "DELETE")
+
+    return HttpPolicy(
+        service="Coda",
+        limiters=limiters,
+        rate_limit_wait=rate_limit_wait,
+        replay_safe=replay_safe,
+        deadline=deadline,
+    )
+
+
+def _path(request: requests.PreparedRequest) -> str:
+    return (request.path_url or "").split("?", 1)[0]
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodaUser:
+    name: str
+    login_id: str
+    scoped: bool
+    token_name: str
+
+
+@dataclass(frozen=True)
+class CodaTable:
+    id: str
+    name: str
+    table_type: str  # "table" or "view"
+
+
+@dataclass(frozen=True)
+class CodaColumn:
+    id: str
+    name: str
+    type: str  # Coda's ColumnFormatType: text, select, checkbox, date, link, ...
+    calculated: bool = False
+    is_array: bool = False
+    options: tuple[str, ...] | None = None  # a fixed option list (select columns), None when there is none
+
+
+@dataclass(frozen=True)
+class CodaRow:
+    id: str
+    values: dict[str, Any]  # by column ID
+
+
+@dataclass(frozen=True)
+class CodaPage:
+    id: str
+    name: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class PageLine:
+    id: str
+    style: str
+    content: str
+
+
+@dataclass(frozen=True)
+class MutationStatus:
+    request_id: str
+    completed: bool
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class MutationPolling:
+    """How long and how often to poll `/mutationStatus` (reference §8: writes land in seconds to minutes).
+
+    A 404 during the first `not_found_grace` seconds means "not known yet" (replication lag); later it
+    means the status is gone. When `timeout` runs out, mutations are reported as queued, not confirmed.
+    """
+
+    timeout: float = 120.0
+    first_delay: float = 2.0
+    interval: float = 1.0
+    max_interval: float = 10.0
+    backoff: float = 1.5
+    not_found_grace: float = 15.0
+
+
+RowEdit = Sequence[tuple[str, Any]]  # (column ID, value) pairs
+
+
+def row_edit_size(cells: RowEdit) -> int:
+    """Bytes a row edit counts against Coda's per-row limit: UTF-8 length, each newline counted twice."""
+    total = 0
+    for _column, value in cells:
+        if isinstance(value, list | tuple):
+            text = json.dumps(list(value), ensure_ascii=False)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = "" if value is None else str(value)
+        total += len(text.encode("utf-8")) + text.count("\n")
+    return total
+
+
+def _row_json(cells: RowEdit) -> dict[str, Any]:
+    return {"cells": [{"column": column, "value": value} for column, value in cells]}
+
+
+def upsert_body(rows: Sequence[RowEdit], key_columns: Sequence[str]) -> bytes:
+    body: dict[str, Any] = {}
+    if key_columns:
+        body["keyColumns"] = list(key_columns)
+    body["rows"] = [_row_json(cells) for cells in rows]
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def batch_rows(
+    rows: Sequence[RowEdit],
+    key_columns: Sequence[str] = (),
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    max_rows: int = MAX_ROWS_PER_REQUEST,
+) -> list[list[int]]:
+    """Indexes of `rows` grouped into requests whose bodies stay under `max_body` bytes.
+
+    Rows must already be under the per-row limit (a row over it is never sent); a single row whose body
+    alone exceeds `max_body` still gets a batch of its own (Coda will refuse it; cannot happen below 85 KB).
+    """
+    envelope = len(upsert_body([], key_columns))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    size = envelope
+    for index, cells in enumerate(rows):
+        row_bytes = len(json.dumps(_row_json(cells), ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 1
+        if current and (size + row_bytes > max_body or len(current) >= max_rows):
+            batches.append(current)
+            current, size = [], envelope
+        current.append(index)
+        size += row_bytes
+    if current:
+        batches.append(current)
+    return batches
+
+
+# -- client ----------------------------------------------------------------------------------------
+
+
+class CodaClient:
+    def __init__(
+        self,
+        token: str,
+        doc_id: str,
+        api_url: str = DEFAULT_API_URL,
+        policy: HttpPolicy | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.doc_id = doc_id
+        self.base = str(api_url).rstrip("/")
+        self.policy = policy or coda_policy()
+        self.session = session_with_policy(self.policy)
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.session.headers["Accept"] = "application/json"
+        self._sleep = sleep
+        self._clock = clock
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _doc_path(self, *segments: str) -> str:
+        return "/docs/" + quote(self.doc_id, safe="") + "".join("/" + quote(s, safe="") for s in segments)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        doing: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        what: str = "",
+        missing_ok: bool = False,
+    ) -> Any:
+        send_headers = dict(headers or {})
+        if body is not None:
+            send_headers["Content-Type"] = "application/json"
+        try:
+            response = self.session.request(
+                method,
+                self.base + path,
+                params=params,
+                data=body,
+                headers=send_headers,
+                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+            )
+        except BudgetExceeded:
+            raise
+        except requests.RequestException as exc:
+            raise CodaError(f"Coda could not be reached while {doing} ({type(exc).__name__})") from None
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code >= 400:
+            raise self._error(response, doing, what)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise CodaError(
+                f"Coda answered {response.status_code} with a body that is not JSON while {doing}"
+            ) from None
+
+    def _pages(self, path: str, params: dict[str, Any], doing: str, what: str = "") -> Iterable[dict[str, Any]]:
+        """Items of a list endpoint, page by page (the token carries the query, so only it is sent)."""
+        query: dict[str, Any] = dict(params)
+        while True:
+            data = self._request("GET", path, doing, params=query, what=what) or {}
+            yield from data.get("items", [])
+            token = data.get("nextPageToken")
+            if not token:
+                return
+            query = {"pageToken": token}
+
+    # -- identity --------------------------------------------------------------------------------
+
+    def whoami(self) -> CodaUser:
+        """Checks the token (401 -> CodaConfigError naming CODA_API_TOKEN)."""
+        data = self._request("GET", "/whoami", "checking the token")
+        return CodaUser(
+            name=str(data.get("name", "")),
+            login_id=str(data.get("loginId", "")),
+            scoped=bool(data.get("scoped", False)),
+            token_name=str(data.get("tokenName", "")),
+        )
+
+    # -- tables and columns ----------------------------------------------------------------------
+
+    def table(self, name_or_id: str) -> CodaTable:
+        """The table by ID (`grid-…`, `table-…`) or by exact name (names must be unique in the doc)."""
+        if name_or_id.startswith(("grid-", "table-")):
+            what = f"table {name_or_id!r}"
+            data = self._request("GET", self._doc_path("tables", name_or_id), f"reading {what}", what=what)
+            return CodaTable(id=data["id"], name=data["name"], table_type=data.get("tableType", "table"))
+        tables = list(self._pages(self._doc_path("tables"), {"limit": 100}, "listing the doc's tables"))
+        found = [t for t in tables if t.get("name") == name_or_id]
+        if not found:
+            names = ", ".join(repr(t.get("name")) for t in tables) or "none"
+            raise CodaConfigError(
+                f"CODA_TABLE: there is no table {name_or_id!r} in Coda doc {self.doc_id}; tables there: {names}. "
+                "Give the table's exact name or its ID (grid-…)."
+            )
+        if len(found) > 1:
+            ids = ", ".join(t["id"] for t in found)
+            raise CodaConfigError(
+                f"CODA_TABLE: doc {self.doc_id} has {len(found)} tables named {name_or_id!r} ({ids}); "
+                "give the ID of the one to write to."
+            )
+        table = found[0]
+        return CodaTable(id=table["id"], name=table["name"], table_type=table.get("tableType", "table"))
+
+    def columns(self, table: CodaTable) -> list[CodaColumn]:
+        found = []
+        doing = f"listing the columns of table {table.name!r}"
+        for item in self._pages(self._doc_path("tables", table.id, "columns"), {"limit": COLUMNS_PAGE_SIZE}, doing):
+            fmt = item.get("format") or {}
+            options = None
+            if "options" in fmt and fmt.get("type") == "select":
+                names = tuple(str(o.get("name", "")) for o in fmt.get("options") or [])
+                options = names if len(names) < SELECT_OPTIONS_CAP else None
+            found.append(
+                CodaColumn(
+                    id=item["id"],
+                    name=item["name"],
+                    type=str(fmt.get("type", "text")),
+                    calculated=bool(item.get("calculated", False)),
+                    is_array=bool(fmt.get("isArray", False)),
+                    options=options,
+                )
+            )
+        return found
+
+    # -- rows ------------------------------------------------------------------------------------
+
+    def rows(self, table: CodaTable, *, where: tuple[str, Any] | None = None) -> list[CodaRow]:
+        """Rows of a table, values by column ID in `simpleWithArrays` format (arrays stay arrays).
+
+        `where=(column ID, value)` reads only the rows whose cell equals `value` (Coda's single equality
+        filter on the plain-text value).
+        """
+        params: dict[str, Any] = {"valueFormat": "simpleWithArrays", "limit": ROWS_PAGE_SIZE}
+        if where is not None:
+            params["query"] = f"{where[0]}:{json.dumps(where[1], ensure_ascii=False)}"
+        doing = f"reading rows of table {table.name!r}"
+        return [
+            CodaRow(id=item["id"], values=dict(item.get("values") or {}))
+            for item in self._pages(self._doc_path("tables", table.id, "rows"), params, doing)
+        ]
+
+    def upsert_rows(self, table: CodaTable, rows: Sequence[RowEdit], key_columns: Sequence[str]) -> str:
+        """One upsert request (the caller batches: see `batch_rows`); returns the mutation's requestId."""
+        if not key_columns:
+            raise ValueError("upserts need key columns (un-keyed inserts are not replay-safe)")
+        body = upsert_body(rows, key_columns)
+        if len(body) > 2 * 1024 * 1024:
+            raise ValueError(f"the request body is {len(body)} bytes, over Coda's 2 MB limit; batch the rows")
+        path = self._doc_path("tables", table.id, "rows")
+        data = self._request("POST", path, f"writing {len(rows)} row(s) to table {table.name!r}", body=body)
+        return str(data["requestId"])
+
+    # -- mutations -------------------------------------------------------------------------------
+
+    def mutation_status(self, request_id: str) -> MutationStatus | None:
+        """The status, or None when Coda does not know the request (yet, or any more): 404."""
+        path = "/mutationStatus/" + quote(request_id, safe="")
+        data = self._request("GET", path, "polling a write's status", missing_ok=True)
+        if data is None:
+            return None
+        return MutationStatus(request_id, bool(data.get("completed")), data.get("warning") or None)
+
+    def wait_for_mutations(
+        self, request_ids: Sequence[str], polling: MutationPolling = MutationPolling()
+    ) -> dict[str, MutationStatus]:
+        """Poll until every mutation completed or `polling.timeout` ran out; returns the last status of each.
+
+        Mutations still pending at the end come back with `completed=False` (queued, not confirmed).
+        A run's time budget running out ends the polling the same way.
+        """
+        start = self._clock()
+        latest = {rid: MutationStatus(rid, False) for rid in dict.fromkeys(request_ids)}
+        pending = list(latest)
+        delay = min(polling.first_delay, polling.timeout)
+        interval = polling.interval
+        while pending:
+            if delay > 0:
+                self._sleep(delay)
+            still = []
+            for request_id in pending:
+                try:
+                    status = self.mutation_status(request_id)
+                except BudgetExceeded:
+                    log.warning("the time budget ran out while polling Coda writes; %d not confirmed", len(pending))
+                    return latest
+                if status is None:
+                    if self._clock() - start > polling.not_found_grace:
+                        log.warning("Coda no longer knows write %s; it is reported as not confirmed", request_id)
+                        continue
+                    still.append(request_id)
+                elif status.completed:
+                    latest[request_id] = status
+                    if status.warning:
+                        log.warning("Coda completed write %s with a warning: %s", request_id, status.warning)
+                else:
+                    still.append(request_id)
+            pending = still
+            elapsed = self._clock() - start
+            if pending and elapsed >= polling.timeout:
+                break
+            delay = min(interval, max(0.0, polling.timeout - elapsed))
+            interval = min(interval * polling.backoff, polling.max_interval)
+        return latest
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    def page(self, name_or_id: str) -> CodaPage:
+        """The page by ID (`canvas-…`, older `section-…`) or by exact name (names must be unique)."""
+        if name_or_id.startswith(("canvas-", "section-")):
+            what = f"page {name_or_id!r}"
+            data = self._request("GET", self._doc_path("pages", name_or_id), f"reading {what}", what=what)
+            return CodaPage(id=data["id"], name=data["name"], content_type=data.get("contentType", "canvas"))
+        pages = list(self._pages(self._doc_path("pages"), {"limit": 100}, "listing the doc's pages"))
+        found = [p for p in pages if p.get("name") == name_or_id]
+        if not found:
+            names = ", ".join(repr(p.get("name")) for p in pages) or "none"
+            raise CodaConfigError(
+                f"CODA_PAGE: there is no page {name_or_id!r} in Coda doc {self.doc_id}; pages there: {names}. "
+                "Give the page's exact name or its ID (canvas-…)."
+            )
+        if len(found) > 1:
+            ids = ", ".join(p["id"] for p in found)
+            raise CodaConfigError(
+                f"CODA_PAGE: doc {self.doc_id} has {len(found)} pages named {name_or_id!r} ({ids}); "
+                "give the ID of the one to write to."
+            )
+        page = found[0]
+        return CodaPage(id=page["id"], name=page["name"], content_type=page.get("contentType", "canvas"))
+
+    def page_lines(self, page: CodaPage, *, latest: bool = False) -> list[PageLine]:
+        """The page's content as plain-text lines. `latest=True` sends `X-Coda-Doc-Version: latest`, so a
+        read that would miss pending mutations of the doc raises `CodaStaleRead` instead."""
+        headers = {"X-Coda-Doc-Version": "latest"} if latest else None
+        path = self._doc_path("pages", page.id, "content")
+        query: dict[str, Any] = {"limit": CONTENT_PAGE_SIZE}
+        lines = []
+        while True:
+            data = self._request("GET", path, f"reading page {page.name!r}", params=query, headers=headers) or {}
+            for item in data.get("items", []):
+                content = item.get("itemContent") or {}
+                lines.append(PageLine(item["id"], str(content.get("style", "")), str(content.get("content", ""))))
+            token = data.get("nextPageToken")
+            if not token:
+                return lines
+            query = {"pageToken": token}
+
+    def append_to_page(self, page: CodaPage, markdown: str) -> str:
+        """Append Markdown at the end of the page (not replay-safe: never retried after a 5xx)."""
+        body = {
+            "contentUpdate": {"insertionMode": "append", "canvasContent": {"format": "markdown", "content": markdown}}
+        }
+        data = self._request(
+            "PUT",
+            self._doc_path("pages", page.id),
+            f"appending to page {page.name!r}",
+            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        )
+        return str(data["requestId"])
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def _error(self, response: requests.Response, doing: str, what: str = "") -> Exception:
+        status = response.status_code
+        message = _error_message(response)
+        where = f"Coda doc {self.doc_id}"
+        if status == 401:
+            return CodaConfigError(
+                f"CODA_API_TOKEN: Coda refused the token while {doing} (401). Check that the secured variable holds "
+                "a current API token (coda.io/account, API settings)."
+            )
+        if status == 403:
+            return CodaConfigError(
+                f"Coda refused access to {what or where} while {doing} (403): {message}. The token may be "
+                f"read-only or restricted to another doc or table; it needs read and write access to {where}."
+            )
+        if status == 404:
+            subject = what or where
+            variable = "CODA_DOC_ID" if not what else ("CODA_PAGE" if "page" in what else "CODA_TABLE")
+            return CodaConfigError(
+                f"{variable}: Coda found no {subject} while {doing} (404: {message}). Check the ID (the doc ID is "
+                "the part after `_d` in the doc's URL) and that the token can see it."
+            )
+        if status == 410:
+            return CodaConfigError(f"CODA_PAGE: {what or 'the page'} was deleted in Coda (410) while {doing}.")
+        if status == 400 and message == STALE_DOC:
+            return CodaStaleRead(f"Coda's copy of {where} is not up to date yet while {doing}", 400, message)
+        if status == 429:
+            return CodaError(
+                f"Coda kept answering 429 (rate limited) while {doing}; the limits are per user across all docs, "
+                "so another job using the same Coda account may be competing. Re-run the step later.",
+                429,
+                message,
+            )
+        return CodaError(f"Coda answered {status} while {doing}: {message}", status, message)
+
+
+def _error_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "")[:200]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("statusMessage") or "")[:500]
+    return str(body)[:200]
+
+
+__all__ = [
+    "CodaClient",
+    "CodaColumn",
+    "CodaConfigError",
+    "CodaError",
+    "CodaLimits",
+    "CodaPage",
+    "CodaRow",
+    "CodaStaleRead",
+    "CodaTable",
+    "CodaUser",
+    "MutationPolling",
+    "MutationStatus",
+    "PageLine",
+    "batch_rows",
+    "coda_policy",
+    "row_edit_size",
+    "upsert_body",
+]

@@ -1,0 +1,389 @@
+"""Apply changelog rows to a Coda table: read the release's rows, upsert only what differs, journal, confirm.
+
+- Columns are resolved once (names or IDs from `CodaColumns` -> column IDs); a mapped column that does
+  not exist, is ambiguous or is a formula column stops the run before anything is written.
+- Reads only the rows of the releases being written (one `query` filter on the release column).
+- A row whose cells all equal the table's is `unchanged` and not sent, so re-running a release sends no
+  write at all. A changed row sends its key cells and the changed cells only; a new row sends every cell.
+- Rows are upserted on (release, entry key), in requests under Coda's 2 MB body limit. A row edit over
+  the 85 KB row limit is `failed` and never sent (Coda would refuse the whole batch with it). A batch Coda
+  refuses with a 400 is retried row by row, so one bad row does not stop the others.
+- Select columns with a fixed option list: a value that is not an option is left out of the row (and
+  out of the comparison), with a message saying which option to add; the rest of the row is written.
+- Every accepted write (202) is journaled. Mutations are then polled up to `MutationPolling.timeout`;
+  those Coda has not completed by then are reported as queued, not confirmed (not as failures).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pipe.clients.coda import (
+    MAX_ROW_BYTES,
+    CodaClient,
+    CodaColumn,
+    CodaConfigError,
+    CodaError,
+    CodaRow,
+    CodaTable,
+    MutationPolling,
+    batch_rows,
+    row_edit_size,
+)
+from pipe.clients.http import BudgetExceeded
+from pipe.config.file import CodaColumns
+from pipe.plan.changelog import KEY_COLUMNS, ChangelogRow
+from pipe.sinks.journal import Journal
+
+log = logging.getLogger("pipe.coda")
+
+RowStatus = Literal["written", "unchanged", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class CellChange:
+    column: str  # logical column name (CodaColumns field)
+    coda_column: str  # the Coda column's name
+    before: Any  # None for a new row
+    after: Any
+
+
+@dataclass
+class RowOutcome:
+    release: str
+    entry_key: str
+    status: RowStatus
+    changes: list[CellChange] = field(default_factory=list)
+    message: str | None = None
+    request_id: str | None = None
+    confirmed: bool | None = None  # written rows: Coda completed the write within the polling bound
+
+    @property
+    def key(self) -> str:
+        return f"{self.release}/{self.entry_key}"
+
+    def note(self, text: str) -> None:
+        self.message = f"{self.message}; {text}" if self.message else text
+
+
+@dataclass(frozen=True)
+class MutationOutcome:
+    request_id: str
+    rows: tuple[str, ...]  # row keys the request wrote
+    confirmed: bool  # False: queued, not confirmed when polling stopped
+    warning: str | None = None
+
+
+@dataclass
+class CodaRowsOutcome:
+    table: str
+    rows: list[RowOutcome] = field(default_factory=list)
+    mutations: list[MutationOutcome] = field(default_factory=list)
+    dry_run: bool = False
+
+    def with_status(self, status: RowStatus) -> list[RowOutcome]:
+        return [r for r in self.rows if r.status == status]
+
+    @property
+    def written(self) -> list[RowOutcome]:
+        return self.with_status("written")
+
+    @property
+    def unchanged(self) -> list[RowOutcome]:
+        return self.with_status("unchanged")
+
+    @property
+    def failed(self) -> list[RowOutcome]:
+        return self.with_status("failed")
+
+    @property
+    def skipped(self) -> list[RowOutcome]:
+        return self.with_status("skipped")
+
+    @property
+    def pending(self) -> list[MutationOutcome]:
+        """Writes Coda accepted but had not completed when polling stopped."""
+        return [m for m in self.mutations if not m.confirmed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def detail(self) -> str:
+        """One line for the log and the report, e.g. `2 written (1 queued, not confirmed), 8 unchanged`."""
+        parts = []
+        for status in ("written", "unchanged", "failed", "skipped"):
+            rows = self.with_status(status)
+            if rows:
+                part = f"{len(rows)} {status}"
+                unconfirmed = sum(1 for r in rows if r.confirmed is False)
+                if unconfirmed:
+                    part += f" ({unconfirmed} queued, not confirmed)"
+                parts.append(part)
+        return ", ".join(parts) + (" (dry run)" if self.dry_run else "") if parts else "no rows"
+
+
+@dataclass
+class _Write:
+    outcome: RowOutcome
+    cells: list[tuple[str, Any]]  # (column ID, value) sent
+    journal: dict[str, tuple[Any, Any]]  # Coda column name -> (before, after)
+
+
+class CodaRowSink:
+    def __init__(
+        self,
+        client: CodaClient,
+        table: str,
+        columns: CodaColumns,
+        journal: Journal,
+        *,
+        polling: MutationPolling | None = None,
+    ):
+        self.client = client
+        self.table = table
+        self.columns = columns
+        self.journal = journal
+        self.polling = polling or MutationPolling()
+
+    def apply(self, rows: Sequence[ChangelogRow], *, dry_run: bool = False) -> CodaRowsOutcome:
+        if not rows:
+            return CodaRowsOutcome(table=self.table, dry_run=dry_run)
+        table = self.client.table(self.table)
+        if table.table_type == "view":
+            raise CodaConfigError(
+                f"CODA_TABLE: {table.name!r} ({table.id}) is a view; Coda upserts rows only into base tables. "
+                "Give the name or ID of the table the view shows."
+            )
+        mapping = self._resolve_columns(table)
+        outcome = CodaRowsOutcome(table=table.name, dry_run=dry_run)
+        writes: list[_Write] = []
+        seen: set[tuple[str, str]] = set()
+        by_release: dict[str, list[ChangelogRow]] = {}
+        for row in rows:
+            if not row.release or not row.entry_key:
+                outcome.rows.append(
+                    RowOutcome(row.release, row.entry_key, "skipped", message="no release or entry key to match on")
+                )
+            elif (row.release, row.entry_key) in seen:
+                outcome.rows.append(
+                    RowOutcome(row.release, row.entry_key, "skipped", message="the same entry key is listed twice")
+                )
+            else:
+                seen.add((row.release, row.entry_key))
+                by_release.setdefault(row.release, []).append(row)
+        for release, group in by_release.items():
+            current = self.client.rows(table, where=(mapping["release"].id, release))
+            existing: dict[str, list[CodaRow]] = {}
+            for found in current:
+                existing.setdefault(_text(found.values.get(mapping["entry_key"].id)), []).append(found)
+            for row in group:
+                result, write = self._compare(row, mapping, existing.get(row.entry_key, []))
+                outcome.rows.append(result)
+                if write is not None:
+                    writes.append(write)
+        if dry_run:
+            for write in writes:
+                write.outcome.status = "skipped"
+                write.outcome.note(f"dry run: {len(write.outcome.changes)} cell(s) not written")
+            return outcome
+        self._write(table, mapping, writes)
+        self._confirm(outcome)
+        return outcome
+
+    # -- columns -----------------------------------------------------------------------------------
+
+    def _resolve_columns(self, table: CodaTable) -> dict[str, CodaColumn]:
+        """Logical name -> Coda column for every mapped column; every problem listed before any write."""
+        columns = self.client.columns(table)
+        by_id = {c.id: c for c in columns}
+        by_name: dict[str, list[CodaColumn]] = {}
+        for column in columns:
+            by_name.setdefault(column.name, []).append(column)
+        mapping: dict[str, CodaColumn] = {}
+        problems: list[str] = []
+        for logical, ref in self.columns.written().items():
+            found = [by_id[ref]] if ref in by_id else by_name.get(ref, [])
+            if not found:
+                problems.append(f"coda.columns.{logical}: table {table.name!r} has no column {ref!r}")
+            elif len(found) > 1:
+                ids = ", ".join(c.id for c in found)
+                problems.append(
+                    f"coda.columns.{logical}: table {table.name!r} has {len(found)} columns named {ref!r} ({ids}); "
+                    "give the column ID"
+                )
+            elif found[0].calculated:
+                problems.append(
+                    f"coda.columns.{logical}: column {ref!r} of table {table.name!r} is a formula column, which Coda "
+                    "does not write"
+                )
+            else:
+                mapping[logical] = found[0]
+        if problems:
+            names = ", ".join(repr(c.name) for c in columns) or "none"
+            raise CodaConfigError(
+                f"the Coda table {table.name!r} does not match the config file's coda.columns (nothing was written). "
+                f"Its columns: {names}. Create the columns, or map them (or set them to null) in coda.columns.",
+                problems,
+            )
+        return mapping
+
+    # -- comparison --------------------------------------------------------------------------------
+
+    def _compare(
+        self, row: ChangelogRow, mapping: dict[str, CodaColumn], matches: list[CodaRow]
+    ) -> tuple[RowOutcome, _Write | None]:
+        result = RowOutcome(row.release, row.entry_key, "unchanged")
+        wanted: dict[str, Any] = {}
+        keys = {"release": row.release, "entry_key": row.entry_key}
+        for logical, column in mapping.items():
+            value = keys[logical] if logical in keys else row.cells.get(logical)
+            if column.options is not None and not _blank(value) and _text(value) not in column.options:
+                options = ", ".join(column.options) or "none"
+                text = (
+                    f"{value!r} is not an option of the select column {column.name!r} ({options}); "
+                    f"the cell was left out: add the option in Coda, or set coda.columns.{logical} to null"
+                )
+                if logical in KEY_COLUMNS:
+                    result.status = "failed"
+                    result.note(text)
+                    return result, None
+                result.note(text)
+                continue
+            wanted[logical] = value
+        if len(matches) > 1:
+            result.note(f"{len(matches)} rows of the table have this key; Coda updates them all")
+        changes: list[CellChange] = []
+        for logical, value in wanted.items():
+            column = mapping[logical]
+            if not matches:
+                changes.append(CellChange(logical, column.name, None, value))
+                continue
+            differing = [m for m in matches if not _same(column, value, m.values.get(column.id))]
+            if differing:
+                changes.append(CellChange(logical, column.name, differing[0].values.get(column.id), value))
+        if not changes:
+            return result, None
+        result.changes = changes
+        send = {k: wanted[k] for k in KEY_COLUMNS} | {c.column: c.after for c in changes}
+        cells = [(mapping[logical].id, _cell_value(value)) for logical, value in send.items()]
+        size = row_edit_size(cells)
+        if size > MAX_ROW_BYTES:
+            result.status = "failed"
+            result.note(
+                f"the row is {size / 1024:.0f} KB, over Coda's 85 KB limit per row, and was not sent; "
+                "shorten the commit's description or leave the largest column out in coda.columns"
+            )
+            return result, None
+        journal = {c.coda_column: (c.before, c.after) for c in changes}
+        return result, _Write(result, cells, journal)
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def _write(self, table: CodaTable, mapping: dict[str, CodaColumn], writes: list[_Write]) -> None:
+        keys = [mapping[k].id for k in KEY_COLUMNS]
+        batches = batch_rows([w.cells for w in writes], keys)
+        for number, batch in enumerate(batches):
+            chunk = [writes[i] for i in batch]
+            try:
+                self._send(table, keys, chunk)
+            except BudgetExceeded:
+                for left in batches[number:]:
+                    for i in left:
+                        writes[i].outcome.status = "failed"
+                        writes[i].outcome.note("the run's time budget ran out before this row was sent")
+                return
+            except CodaError as exc:
+                if len(chunk) == 1 or exc.status != 400:
+                    for write in chunk:
+                        write.outcome.status = "failed"
+                        write.outcome.note(str(exc))
+                    continue
+                log.warning("Coda refused a batch of %d rows (%s); writing them one by one", len(chunk), exc.detail)
+                for write in chunk:
+                    try:
+                        self._send(table, keys, [write])
+                    except CodaError as single:
+                        write.outcome.status = "failed"
+                        write.outcome.note(str(single))
+
+    def _send(self, table: CodaTable, keys: list[str], chunk: list[_Write]) -> None:
+        request_id = self.client.upsert_rows(table, [w.cells for w in chunk], keys)
+        for write in chunk:
+            write.outcome.status = "written"
+            write.outcome.request_id = request_id
+            write.outcome.confirmed = False
+            self.journal.record("coda", table.name, write.outcome.key, write.journal)
+
+    def _confirm(self, outcome: CodaRowsOutcome) -> None:
+        by_request: dict[str, list[RowOutcome]] = {}
+        for row in outcome.written:
+            if row.request_id:
+                by_request.setdefault(row.request_id, []).append(row)
+        if not by_request:
+            return
+        try:
+            statuses = self.client.wait_for_mutations(list(by_request), self.polling)
+        except (CodaError, BudgetExceeded) as exc:
+            count = len(by_request)
+            log.warning("polling Coda for %d write(s) failed (%s); they are reported as not confirmed", count, exc)
+            statuses = {}
+        for request_id, rows in by_request.items():
+            status = statuses.get(request_id)
+            confirmed = bool(status and status.completed)
+            warning = status.warning if status else None
+            outcome.mutations.append(MutationOutcome(request_id, tuple(r.key for r in rows), confirmed, warning))
+            for row in rows:
+                row.confirmed = confirmed
+                if warning:
+                    row.note(f"Coda completed the write with a warning: {warning}")
+                elif not confirmed:
+                    row.note("queued in Coda, not confirmed yet")
+
+
+def _cell_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == ()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace("\r\n", "\n")
+
+
+def _texts(value: Any) -> list[str]:
+    return [_text(x) for x in value] if isinstance(value, list | tuple) else [_text(value)]
+
+
+def _same(column: CodaColumn, wanted: Any, have: Any) -> bool:
+    """Whether a cell read back (`simpleWithArrays`) already holds the value the plan wants."""
+    if column.type == "checkbox":
+        return bool(wanted) == (have is True or _text(have).lower() == "true")
+    if _blank(wanted) or _blank(have):
+        return _blank(wanted) and _blank(have)
+    if isinstance(wanted, list | tuple) or isinstance(have, list | tuple):
+        return _texts(wanted) == _texts(have)
+    if column.type == "date" and isinstance(wanted, str) and isinstance(have, str):
+        return wanted[:10] == have[:10]  # Coda may answer a date as an ISO date-time in the doc's time zone
+    if isinstance(wanted, int | float) and not isinstance(wanted, bool):
+        try:
+            return float(have) == float(wanted)
+        except (TypeError, ValueError):
+            return False
+    return _text(wanted) == _text(have)
