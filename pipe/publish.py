@@ -8,12 +8,16 @@ import time
 from typing import TYPE_CHECKING
 
 from pipe.clients.airtable import AirtableClient
+from pipe.clients.coda import CodaClient, CodaConfigError, CodaError, coda_policy
 from pipe.model import Stage
+from pipe.plan.changelog import changelog_rows
 from pipe.plan.records import Resolution
 from pipe.plan.release import ReleasePlan, TargetResult, plan_release
 from pipe.release.links import Links
 from pipe.sinks.airtable_release import AirtableReleaseSink
 from pipe.sinks.changelog_file import ChangelogFileSink
+from pipe.sinks.coda_page import CodaPageSink
+from pipe.sinks.coda_rows import CodaRowSink, CodaRowsOutcome
 from pipe.sinks.deployment_log import DeploymentLogSink
 from pipe.sinks.journal import Journal
 
@@ -91,4 +95,46 @@ def apply_publish(
 
 
 def publish_to_coda(facts: RunFactsBundle, plan: ReleasePlan, journal: Journal, *, dry_run: bool) -> list[TargetResult]:
-    return []
+    """Rows in CODA_TABLE (one per entry, upserted on release + entry key) and the notes on CODA_PAGE."""
+    v = facts.settings.variables
+    if not v.CODA_DOC_ID or not (v.CODA_TABLE or v.CODA_PAGE):
+        return []
+    rows = changelog_rows(plan.notes, release_links(facts))
+    table_target, page_target = f"Coda table {v.CODA_TABLE}", f"Coda page {v.CODA_PAGE}"
+    if not v.CODA_API_TOKEN:  # a dry run without a token: show what would be sent
+        results = []
+        if v.CODA_TABLE:
+            results.append(TargetResult(table_target, "planned", f"{len(rows)} rows (not read: no CODA_API_TOKEN)"))
+        if v.CODA_PAGE:
+            results.append(TargetResult(page_target, "planned", f"release {plan.version} (not read)"))
+        return results
+    client = CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, coda_policy())
+    results = []
+    if v.CODA_TABLE:
+        try:
+            outcome = CodaRowSink(client, v.CODA_TABLE, facts.settings.file.coda.columns, journal).apply(
+                rows, dry_run=dry_run
+            )
+            results.append(TargetResult(f"Coda table {outcome.table}", _rows_status(outcome, dry_run), outcome.detail))
+        except (CodaError, CodaConfigError) as exc:
+            results.append(TargetResult(table_target, "failed", str(exc)))
+    if v.CODA_PAGE:
+        try:
+            page = CodaPageSink(client, journal).apply(v.CODA_PAGE, plan.version, plan.markdown, dry_run=dry_run)
+            status = "planned" if dry_run and page.status == "skipped" else page.status
+            if status == "written" and page.confirmed is False:
+                status = "pending"
+            results.append(TargetResult(page_target, status, page.message))
+        except (CodaError, CodaConfigError) as exc:
+            results.append(TargetResult(page_target, "failed", str(exc)))
+    return results
+
+
+def _rows_status(outcome: CodaRowsOutcome, dry_run: bool) -> str:
+    if outcome.failed:
+        return "failed"
+    if dry_run:
+        return "planned" if outcome.skipped else "unchanged"
+    if outcome.pending:
+        return "pending"  # Coda accepted the rows but had not applied them when polling stopped
+    return "written" if outcome.written else "unchanged"

@@ -9,6 +9,8 @@ import pytest
 
 from pipe.flow import run
 from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
+from tests.emulators.coda.fixtures import SAMPLE_DOC_ID
+from tests.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
 from tests.gitrepos import bitbucket_merge_message
 
 WRITES = ("PATCH", "POST", "PUT", "DELETE")
@@ -184,3 +186,39 @@ def test_the_release_is_shared_with_a_later_deploy_step(airtable_emulator, repo,
     assert run(deploy, repo.path) == 0
     assert release_record(airtable_emulator, "3.1.0")["Environment"] == "staging"
     assert SAMPLE_READWRITE_TOKEN not in (shared / "deploy-report.json").read_text()
+
+
+CODA_TOKEN = "fake-coda-token-for-tests"
+
+
+@pytest.mark.coda_emulator(seed=CODA_SEED, mutation_delay=0.05, rate_limits=None)
+def test_merge_publishes_coda_rows_and_page_once(airtable_emulator, coda_emulator, repo, tmp_path, capsys):
+    coda_emulator.add_token(CODA_TOKEN)
+    env = env_for(
+        airtable_emulator,
+        repo,
+        tmp_path,
+        CODA_API_TOKEN=CODA_TOKEN,
+        CODA_DOC_ID=SAMPLE_DOC_ID,
+        CODA_TABLE="Changelog",
+        CODA_PAGE="Release Notes",
+        CODA_API_URL=coda_emulator.url,
+        DEBUG="true",
+    )
+    assert run(env, repo.path) == 0
+    rows = [r for r in coda_emulator.rows(SAMPLE_DOC_ID, "Changelog") if r.get("Release") == "1.5.0"]
+    assert sorted(r["Description"] for r in rows) == ["build image upgrade (recWorkItem000106)", "dark mode"]
+    assert {r["Records"] for r in rows} == {"Dark mode", "Upgrade build image"}
+    page = coda_emulator.page_text(SAMPLE_DOC_ID, "Release Notes")
+    assert page.count("release 1.5.0") == 1
+
+    writes_before = [r for r in coda_emulator.requests if r.method in WRITES]
+    assert run(env, repo.path) == 0  # the same release again: nothing is sent to Coda
+    assert [r for r in coda_emulator.requests if r.method in WRITES] == writes_before
+    assert len([r for r in coda_emulator.rows(SAMPLE_DOC_ID, "Changelog") if r.get("Release") == "1.5.0"]) == 2
+    assert coda_emulator.page_text(SAMPLE_DOC_ID, "Release Notes").count("release 1.5.0") == 1
+    report = (tmp_path / "report.json").read_text()
+    assert CODA_TOKEN not in report and SAMPLE_READWRITE_TOKEN not in report
+    log = capsys.readouterr().out
+    assert "Coda table Changelog: unchanged" in log and "GET" in log  # DEBUG logged the requests...
+    assert CODA_TOKEN not in log and SAMPLE_READWRITE_TOKEN not in log  # ...with the tokens redacted
