@@ -45,6 +45,7 @@ class RunFactsBundle:
     decision: StageDecision
     commit_range: CommitRange  # the commits whose records this run moves
     release: ReleaseFacts | None = None  # merge and deploy: the release and its notes
+    deadline: float | None = None  # time.monotonic() after which no request is sent (TIME_BUDGET)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -92,7 +93,8 @@ def gather(env: Mapping[str, str], cwd: Path) -> RunFactsBundle:
         log.info("Fetched %s", note)
     for warning in commit_range.warnings:
         log.warning(warning)
-    return RunFactsBundle(settings, repo, ctx, branch, decision, commit_range, release)
+    deadline = time.monotonic() + v.TIME_BUDGET
+    return RunFactsBundle(settings, repo, ctx, branch, decision, commit_range, release, deadline)
 
 
 def stage_range(repo: GitRepo, stage: Stage, ctx: PipelineContext, main_branch: str) -> CommitRange:

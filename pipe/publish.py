@@ -108,7 +108,7 @@ def publish_to_coda(facts: RunFactsBundle, plan: ReleasePlan, journal: Journal, 
         if v.CODA_PAGE:
             results.append(TargetResult(page_target, "planned", f"release {plan.version} (not read)"))
         return results
-    client = CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, coda_policy())
+    client = CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, coda_policy(facts.deadline))
     results = []
     if v.CODA_TABLE:
         try:

@@ -132,7 +132,7 @@ def check_status_options(schema: TableSchema, mapping, records) -> None:
 
 def make_client(facts: RunFactsBundle) -> AirtableClient:
     v = facts.settings.variables
-    policy = airtable_policy(v.AIRTABLE_RATE_LIMIT_WAIT)
+    policy = airtable_policy(v.AIRTABLE_RATE_LIMIT_WAIT, facts.deadline)
     return AirtableClient(v.AIRTABLE_TOKEN, v.AIRTABLE_BASE_ID, v.AIRTABLE_TABLE, v.AIRTABLE_API_URL, policy)
 
 

@@ -8,8 +8,10 @@ or a keyed upsert) from one that could duplicate a record. So the policy lives i
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import logging
+import math
 import random
 import threading
 import time
@@ -20,14 +22,16 @@ from dataclasses import dataclass, field
 import requests
 from requests.adapters import HTTPAdapter
 
+from pipe.errors import SyncError
+
 log = logging.getLogger("pipe.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REPLAY_SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 
 
-class BudgetExceeded(Exception):
-    """The run's time budget ran out before a request could be sent or retried."""
+class BudgetExceeded(SyncError):
+    """The run's time budget (TIME_BUDGET) ran out before a request could be sent or retried."""
 
 
 class SlidingWindowLimiter:
@@ -92,14 +96,22 @@ class HttpPolicy:
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
+    """Seconds a `Retry-After` header asks for (a number or an HTTP date); None when absent or unreadable,
+    so the policy's own wait applies instead of the run crashing on a malformed header."""
     value = response.headers.get("Retry-After")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if parsed.tzinfo is None:  # an HTTP date is always GMT
+            parsed = parsed.replace(tzinfo=datetime.UTC)
+        seconds = parsed.timestamp() - time.time()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 class PolicyAdapter(HTTPAdapter):

@@ -136,6 +136,13 @@ class PipeVariables(BaseModel):
         "commit), so the next deploy covers only the commits since the last one to that environment.",
         readme_default="none: a deploy covers the commits since the previous release tag",
     )
+    TIME_BUDGET: Seconds = _var(
+        "Seconds the pipe may spend on Airtable and Coda requests (waits for rate limits included). When it runs "
+        "out the pipe sends nothing more, reports what was written and what is left, and fails the step; a "
+        "re-run finishes the job.",
+        default=600.0,
+        readme_default="`600`",
+    )
     ENABLED: Flag = _var(
         "Kill switch: `false` logs that the pipe is paused and exits 0 without reading or writing anything.",
         default=True,

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 
 from pipe.clients.airtable import WRITE_CHUNK, AirtableClient, AirtableError
+from pipe.clients.http import BudgetExceeded
 from pipe.model import RecordPlan
 from pipe.sinks.journal import Journal
 
@@ -27,6 +28,12 @@ class AirtableRecordSink:
             batch = pending[start : start + WRITE_CHUNK]
             try:
                 self._write(batch)
+            except BudgetExceeded:
+                left = pending[start:]
+                for plan in left:
+                    plan.error = "not written: the time budget (TIME_BUDGET) ran out; a re-run finishes the job"
+                log.error("The time budget ran out: %d records written, %d left", start, len(left))
+                return
             except AirtableError as exc:
                 if len(batch) == 1 or exc.status != 422:
                     for plan in batch:
@@ -51,4 +58,5 @@ class AirtableRecordSink:
                 self.client.table_name,
                 plan.record_id,
                 {c.field: (c.before, c.after) for c in plan.changes},
+                created=False,
             )
