@@ -90,7 +90,7 @@ class AirtableClient:
         """The table's schema from the Meta API, or None when the token may not read schemas."""
         try:
             data = self.api.request("GET", self.api.build_url(f"meta/bases/{self.base_id}/tables"))
-        except requests.HTTPError as exc:
+        except requests.RequestException as exc:
             if exc.response is not None and exc.response.status_code in (403, 404):
                 log.debug(
                     "the token cannot read the base schema (%s); fields are checked by the read",
@@ -137,10 +137,20 @@ class AirtableClient:
                 found.setdefault(str(key), []).append(state)
         return found
 
+    def records_with_ids(self, record_ids: Sequence[str], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Records as Airtable gives them (`id`, `createdTime`, `fields`) by ID, with only `fields`.
+        IDs that match no record are absent; an unknown field name is refused by the read itself."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(record_ids)), READ_CHUNK):
+            formula = OR(*(EQ(RECORD_ID(), rid) for rid in chunk)) if len(chunk) > 1 else EQ(RECORD_ID(), chunk[0])
+            for record in self._list(to_formula_str(formula), fields, f"reading records of {self.table_name!r}"):
+                found[record["id"]] = record
+        return found
+
     def _list(self, formula: str, fields: Sequence[str], doing: str) -> list[dict[str, Any]]:
         try:
             return self.table.all(formula=formula, fields=list(dict.fromkeys(fields)), page_size=READ_CHUNK)
-        except requests.HTTPError as exc:
+        except requests.RequestException as exc:
             raise self._error(exc, doing) from None
 
     # -- writes --------------------------------------------------------------------------------
@@ -151,7 +161,7 @@ class AirtableClient:
             raise ValueError(f"at most {WRITE_CHUNK} records per request")
         try:
             return self.table.batch_update([{"id": rid, "fields": f} for rid, f in updates], typecast=False)
-        except requests.HTTPError as exc:
+        except requests.RequestException as exc:
             raise self._error(exc, "updating records") from None
 
     # -- other tables of the same base (releases, deployments) -----------------------------------
@@ -173,13 +183,61 @@ class AirtableClient:
             raise ValueError(f"at most {WRITE_CHUNK} records per request")
         try:
             result = self.table.batch_upsert([{"fields": r} for r in records], key_fields=list(merge_on))
-        except requests.HTTPError as exc:
+        except requests.RequestException as exc:
             raise self._error(exc, "upserting records") from None
         return list(result.get("records", []))
 
+    # -- preflight (pipe.preflight): raw answers, refusals keep their status and error type ----------
+
+    def whoami(self) -> dict[str, Any]:
+        """`GET /v0/meta/whoami`: `id`, `email` (with user.email:read) and `scopes` (OAuth tokens only: a
+        personal access token's scopes cannot be read, only probed)."""
+        return self._probe(lambda: self.api.request("GET", self.api.build_url("meta/whoami")), "checking the token")
+
+    def base_tables(self) -> list[dict[str, Any]]:
+        """Every table of the base as the Meta API describes it (needs schema.bases:read)."""
+        url = self.api.build_url(f"meta/bases/{self.base_id}/tables")
+        data = self._probe(lambda: self.api.request("GET", url), "reading the base schema")
+        return list(data.get("tables", []))
+
+    def sample_record(self, fields: Sequence[str]) -> dict[str, Any] | None:
+        """One record with only `fields` (None when the table is empty); an unknown name is a 422."""
+        names = list(dict.fromkeys(fields))
+        return self._probe(lambda: self.table.first(fields=names), f"reading a record of {self.table_name!r}")
+
+    def patch_record(self, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """PATCH one record with exactly `fields` (typecast off); unmentioned fields are left alone."""
+        update = [{"id": record_id, "fields": fields}]
+        result = self._probe(lambda: self.table.batch_update(update, typecast=False), "probing write access")
+        return result[0] if result else {}
+
+    def _probe(self, call, doing: str) -> Any:
+        try:
+            return call()
+        except requests.HTTPError as exc:
+            error_type, message = _error_body(exc.response)
+            status = exc.response.status_code if exc.response is not None else None
+            raise AirtableError(
+                f"Airtable answered {status} {error_type} while {doing}: {message}".replace("  ", " "),
+                status=status,
+                error_type=error_type,
+            ) from None
+        except requests.RequestException as exc:
+            raise AirtableError(
+                f"Airtable at {self.api.endpoint_url} could not be reached while {doing} ({type(exc).__name__})"
+            ) from None
+
     # -- errors --------------------------------------------------------------------------------
 
-    def _error(self, exc: requests.HTTPError, doing: str) -> Exception:
+    def _error(self, exc: requests.RequestException, doing: str) -> Exception:
+        if not isinstance(exc, requests.HTTPError):
+            # No answer at all (refused, dropped, timed out), after the policy's retries: a sync failure
+            # with a readable message, never a traceback.
+            return AirtableError(
+                f"Airtable at {self.api.endpoint_url} could not be reached while {doing} "
+                f"({type(exc).__name__}, after retrying). Check AIRTABLE_API_URL and the network; "
+                "a re-run writes what is left."
+            )
         response = exc.response
         status = response.status_code if response is not None else None
         error_type, message = _error_body(response)

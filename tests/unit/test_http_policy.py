@@ -1,6 +1,10 @@
-import pytest
+import email.utils
+import time
 
-from pipe.clients.http import BudgetExceeded, SlidingWindowLimiter
+import pytest
+import requests
+
+from pipe.clients.http import BudgetExceeded, SlidingWindowLimiter, retry_after_seconds
 
 
 class FakeClock:
@@ -37,3 +41,38 @@ def test_limiter_refuses_to_wait_past_the_deadline():
     with pytest.raises(BudgetExceeded):
         limiter.acquire(deadline=clock.now + 5)
     assert clock.sleeps == []
+
+
+def _response_with(retry_after: str | None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 429
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    return response
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("7", 7.0),
+        ("2.5", 2.5),
+        ("-3", 0.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: go now
+        ("soon", None),  # unreadable: the policy's own wait applies, the run does not crash
+        ("Wed, 99 Foo 2015 99:99:99 GMT", None),
+        ("nan", None),
+        ("inf", None),
+    ],
+)
+def test_retry_after_reads_seconds_and_http_dates_and_ignores_garbage(header, seconds):
+    assert retry_after_seconds(_response_with(header)) == seconds
+
+
+def test_retry_after_reads_a_future_http_date_as_gmt():
+    future = email.utils.formatdate(time.time() + 120, usegmt=True)
+    assert 100 < retry_after_seconds(_response_with(future)) <= 120
+    naive = email.utils.formatdate(time.time() + 120)  # "... -0000": parsed without a zone
+    assert naive.endswith("-0000")
+    assert 100 < retry_after_seconds(_response_with(naive)) <= 120

@@ -1,0 +1,143 @@
+"""pipe.sinks.airtable_records: batches, record-by-record fallback, and stopping when Airtable itself fails."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from pipe.clients.airtable import AirtableConfigError, AirtableError
+from pipe.clients.http import BudgetExceeded
+from pipe.model import FieldChange, RecordPlan
+from pipe.sinks.airtable_records import AirtableRecordSink
+from pipe.sinks.journal import Journal
+
+Respond = Callable[[list[str]], Exception | None]
+
+
+class FakeClient:
+    """Stands in for AirtableClient.update: `respond(record ids)` returns the exception to raise, or None."""
+
+    table_name = "Work Items"
+
+    def __init__(self, respond: Respond):
+        self.respond = respond
+        self.calls: list[list[str]] = []
+
+    def update(self, updates: Sequence[tuple[str, dict]]) -> list[dict]:
+        ids = [rid for rid, _ in updates]
+        self.calls.append(ids)
+        problem = self.respond(ids)
+        if problem is not None:
+            raise problem
+        return [{"id": rid, "fields": fields} for rid, fields in updates]
+
+
+def plans(count: int) -> list[RecordPlan]:
+    return [
+        RecordPlan(
+            reference=f"rec{n:014d}",
+            record_id=f"rec{n:014d}",
+            changes=[FieldChange("Status", "Ready", "In Progress")],
+        )
+        for n in range(count)
+    ]
+
+
+def apply(respond: Respond, count: int) -> tuple[list[RecordPlan], FakeClient, Journal]:
+    client = FakeClient(respond)
+    journal = Journal(None, "run-1")
+    records = plans(count)
+    AirtableRecordSink(client, journal).apply(records)  # type: ignore[arg-type]
+    return records, client, journal
+
+
+def on_call(number: int, problem: Exception) -> Respond:
+    """Fail the `number`th request (1-based), answer the others."""
+    seen = []
+
+    def respond(ids: list[str]) -> Exception | None:
+        seen.append(ids)
+        return problem if len(seen) == number else None
+
+    return respond
+
+
+def test_writes_ten_records_per_request_and_journals_each():
+    records, client, journal = apply(lambda ids: None, 23)
+
+    assert [len(c) for c in client.calls] == [10, 10, 3]
+    assert all(p.written and p.error is None for p in records)
+    assert [e.record for e in journal.entries] == [p.record_id for p in records]
+
+
+def test_a_refused_batch_is_retried_record_by_record():
+    bad = "rec00000000000003"
+    refusal = AirtableError("Airtable answered 422 INVALID_VALUE_FOR_COLUMN", status=422, error_type="X")
+    records, client, _ = apply(lambda ids: refusal if bad in ids else None, 12)
+
+    assert [len(c) for c in client.calls] == [10, *([1] * 10), 2]
+    assert [p.record_id for p in records if not p.written] == [bad]
+    assert records[3].error == str(refusal)
+
+
+@pytest.mark.parametrize("status", [None, 429, 500, 503])
+def test_when_airtable_itself_fails_the_sink_stops_and_marks_the_rest(status, caplog):
+    failure = AirtableError(f"Airtable failed ({status})", status=status)
+    with caplog.at_level(logging.ERROR, logger="pipe.airtable"):
+        records, client, journal = apply(on_call(2, failure), 25)
+
+    assert len(client.calls) == 2  # the third batch is not sent into a failing service
+    assert [p.written for p in records] == [True] * 10 + [False] * 15
+    assert {p.error for p in records[10:20]} == {str(failure)}
+    assert {p.error for p in records[20:]} == {f"not written after an earlier failure: {failure}"}
+    assert len(journal.entries) == 10
+    assert "Airtable stopped taking writes: 10 records written, 15 not" in caplog.text
+
+
+def test_a_service_failure_during_the_record_by_record_retry_stops_too():
+    refusal = AirtableError("422", status=422, error_type="INVALID_VALUE_FOR_COLUMN")
+    outage = AirtableError("503 after retries", status=503)
+    answers = iter([refusal, None, outage])
+    records, client, _ = apply(lambda ids: next(answers, None), 14)
+
+    assert [len(c) for c in client.calls] == [10, 1, 1]
+    assert records[0].written and not any(p.written for p in records[1:])
+    assert records[1].error == str(outage) and records[13].error.startswith("not written after an earlier failure")
+
+
+def test_a_token_refused_before_any_write_is_a_configuration_error():
+    refused = AirtableConfigError("Airtable refused access (403)")
+    with pytest.raises(AirtableConfigError):
+        apply(lambda ids: refused, 12)
+
+
+def test_a_token_refused_after_some_writes_is_a_failed_sync_not_a_configuration_error():
+    refused = AirtableConfigError("Airtable refused access (403)")
+    records, client, _ = apply(on_call(2, refused), 25)
+
+    assert len(client.calls) == 2
+    assert sum(p.written for p in records) == 10
+    assert all(str(refused) in p.error for p in records[10:])
+
+
+def test_the_time_budget_running_out_counts_what_was_written(caplog):
+    with caplog.at_level(logging.ERROR, logger="pipe.airtable"):
+        records, client, _ = apply(on_call(3, BudgetExceeded("out of time")), 25)
+
+    assert sum(p.written for p in records) == 20
+    assert {p.error for p in records[20:]} == {
+        "not written: the time budget (TIME_BUDGET) ran out; a re-run finishes the job"
+    }
+    assert "The time budget ran out: 20 records written, 5 left" in caplog.text
+
+
+def test_the_time_budget_running_out_during_the_record_by_record_retry():
+    refusal = AirtableError("422", status=422, error_type="X")
+    answers = iter([refusal, None, refusal, BudgetExceeded("out of time")])
+    records, _, _ = apply(lambda ids: next(answers, None), 5)
+
+    assert [p.written for p in records] == [True, False, False, False, False]
+    assert records[1].error == str(refusal)
+    assert all(p.error.startswith("not written: the time budget") for p in records[2:])
