@@ -65,6 +65,14 @@ def run(env: Mapping[str, str], cwd: Path) -> int:
     except SyncError as exc:
         log.error(str(exc))
         return exc.exit_code
+    except Exception as exc:  # a bug: say so plainly; the traceback (redacted like every line) in debug mode
+        log.error(
+            "Internal error of the pipe (%s: %s); please report it with the log run with DEBUG: 'true'.",
+            type(exc).__name__,
+            exc,
+        )
+        log.debug("Traceback:", exc_info=True)
+        return EXIT_SYNC_FAILED
 
 
 def gather(env: Mapping[str, str], cwd: Path) -> RunFactsBundle:
