@@ -25,6 +25,7 @@ from pipe.facts.release import ReleaseFacts, gather_release
 from pipe.log import Redactor, configure_logging
 from pipe.model import CommitRange, PipelineContext, Stage, SyncPlan
 from pipe.publish import apply_publish, plan_publish
+from pipe.recovery import run_rollback
 from pipe.report.json_report import build_report, write_report
 from pipe.report.shared_storage import RELEASE_FILE, shared_release_version, write_shared
 from pipe.report.summary import counts, release_lines, summary_lines
@@ -57,6 +58,8 @@ def run(env: Mapping[str, str], cwd: Path) -> int:
         log.info("ENABLED is false: the pipe is paused; nothing was read or written.")
         return EXIT_OK
     try:
+        if env.get("STAGE") == "rollback":
+            return rollback(env, cwd)
         facts = gather(env, cwd)
         return execute(facts, redactor, started)
     except UserError as exc:
@@ -103,6 +106,18 @@ def gather(env: Mapping[str, str], cwd: Path) -> RunFactsBundle:
         log.warning(warning)
     deadline = time.monotonic() + v.TIME_BUDGET
     return RunFactsBundle(settings, repo, ctx, branch, decision, commit_range, release, deadline)
+
+
+def rollback(env: Mapping[str, str], cwd: Path) -> int:
+    """STAGE=rollback: restore what a journaled run changed (pipe.recovery); reads no git history."""
+    settings = load_settings(env, cwd)
+    for warning in settings.warnings:
+        log.warning(warning)
+    v = settings.variables
+    assert v.JOURNAL_FILE is not None  # required with STAGE=rollback (settings)
+    journal = Path(v.JOURNAL_FILE)
+    log.info("Stage: rollback (STAGE is set to rollback)")
+    return run_rollback(settings, env, journal if journal.is_absolute() else cwd / journal, dry_run=v.DRY_RUN)
 
 
 def stage_range(repo: GitRepo, stage: Stage, ctx: PipelineContext, main_branch: str) -> CommitRange:

@@ -103,7 +103,9 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
         dry_run = parse_bool(raw.get("DRY_RUN", "false"))
     except ValueError:
         dry_run = None  # already reported; the requirement below depends on it
-    airtable = ("AIRTABLE_TOKEN", "AIRTABLE_BASE_ID", "AIRTABLE_TABLE")
+    rollback = raw.get("STAGE") == "rollback"
+    # A rollback finds its tables in the journal; it needs the base and a token.
+    airtable = ("AIRTABLE_TOKEN", "AIRTABLE_BASE_ID") + (() if rollback else ("AIRTABLE_TABLE",))
     if dry_run is False:
         for name in airtable:
             if name not in raw:
@@ -127,6 +129,10 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
             parse_version_variable(raw["VERSION"])
         except ConfigError as exc:
             problems.append(str(exc).replace("VERSION: ", f"VERSION: got {raw['VERSION']!r}; ", 1))
+    if rollback and "JOURNAL_FILE" not in raw:
+        problems.append("JOURNAL_FILE: is required with STAGE: rollback (the run's <report name>.journal.jsonl)")
+    if "JOURNAL_FILE" in raw and not rollback:
+        problems.append("JOURNAL_FILE: is only used with STAGE: rollback; set STAGE: rollback to roll that run back")
     if "KEY_PATTERN" in raw and "KEY_FIELD" not in raw:
         problems.append("KEY_FIELD: is required when KEY_PATTERN is set (the field that holds the key)")
     if "KEY_FIELD" in raw and "KEY_PATTERN" not in raw:

@@ -24,7 +24,7 @@ HttpUrl = Annotated[str, BeforeValidator(parse_http_url)]
 Regex = Annotated[re.Pattern, BeforeValidator(parse_key_pattern)]
 BaseId = Annotated[str, BeforeValidator(parse_base_id)]
 Seconds = Annotated[float, BeforeValidator(parse_positive_float)]
-StageName = Literal["auto", "build", "review", "merge", "deploy"]
+StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback"]
 
 SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN"})
 
@@ -49,7 +49,8 @@ class PipeVariables(BaseModel):
         "ID of the Airtable base that holds the work items (`app…`).", required="unless `DRY_RUN` is true"
     )
     AIRTABLE_TABLE: str | None = _var(
-        "Name or ID (`tbl…`) of the table of work items (features, bugs).", required="unless `DRY_RUN` is true"
+        "Name or ID (`tbl…`) of the table of work items (features, bugs).",
+        required="unless `DRY_RUN` is true or `STAGE` is `rollback`",
     )
     AIRTABLE_API_URL: HttpUrl = _var(
         "Base URL of the Airtable API, for a proxy or a local emulator.",
@@ -57,8 +58,9 @@ class PipeVariables(BaseModel):
         readme_default="`https://api.airtable.com`",
     )
     STAGE: StageName = _var(
-        "`auto`, `build`, `review`, `merge` or `deploy`. `auto` detects the stage from the Pipelines "
-        "environment (see Details).",
+        "`auto`, `build`, `review`, `merge`, `deploy` or `rollback`. `auto` detects the stage from the Pipelines "
+        "environment (see Details); `rollback` restores what the run journaled in `JOURNAL_FILE` changed "
+        "(see docs/recovery.md).",
         default="auto",
         readme_default="`auto`",
     )
@@ -86,6 +88,11 @@ class PipeVariables(BaseModel):
     REPORT_FILE: str | None = _var(
         "Where to write the JSON report.",
         readme_default="`$BITBUCKET_PIPE_STORAGE_DIR/airtable-coda-sync-report.json` when that is set, else none",
+    )
+    JOURNAL_FILE: str | None = _var(
+        "With `STAGE: rollback`: the journal of the run to roll back (written beside its report as "
+        "`<report name>.journal.jsonl`), relative to the clone or absolute.",
+        required="with `STAGE: rollback`",
     )
     AIRTABLE_RATE_LIMIT_WAIT: Seconds = _var(
         "Seconds to wait after Airtable answers 429 (Airtable locks the base out for 30 seconds).",

@@ -70,8 +70,9 @@ class AirtableReleaseSink:
             written = self.client.upsert([{self.fields.version: plan.version, **changes}], [self.fields.version])
         except AirtableError as exc:
             return TargetResult(target, "failed", str(exc))
+        created = record_id is None
         record_id = record_id or (written[0]["id"] if written else "?")
-        self.journal.record("airtable", self.client.table_name, record_id, shown)
+        self.journal.record("airtable", self.client.table_name, record_id, shown, created=created)
         return TargetResult(target, "written", record_id, _brief(shown))
 
 

@@ -43,5 +43,6 @@ class DeploymentLogSink:
         except AirtableError as exc:
             return TargetResult(target, "failed", str(exc))
         record_id = written[0]["id"] if written else "?"
-        self.journal.record("airtable", self.client.table_name, record_id, {k: (None, v) for k, v in record.items()})
+        changes = {k: (None, v) for k, v in record.items()}
+        self.journal.record("airtable", self.client.table_name, record_id, changes, created=True)
         return TargetResult(target, "written", record_id)

@@ -1,7 +1,9 @@
 """A journal of every write: service, table, record, field, before, after, run id, time.
 
 Lines are appended as JSON (one object per field written) and flushed as they happen, so a run
-that dies half way still leaves an exact trail of what it changed.
+that dies half way still leaves an exact trail of what it changed. `created` says whether the write
+created the record (true), updated an existing one (false), or the sink cannot tell (null); a
+rollback (pipe.recovery) never blanks a record the run created.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class JournalEntry:
     after: Any
     run_id: str | None
     time: str
+    created: bool | None = None
 
 
 class Journal:
@@ -32,10 +35,18 @@ class Journal:
         self.entries: list[JournalEntry] = []
         self._file = None
 
-    def record(self, service: str, table: str, record: str, changes: dict[str, tuple[Any, Any]]) -> None:
+    def record(
+        self,
+        service: str,
+        table: str,
+        record: str,
+        changes: dict[str, tuple[Any, Any]],
+        *,
+        created: bool | None = None,
+    ) -> None:
         now = datetime.now(tz=UTC).isoformat(timespec="seconds")
         for field, (before, after) in changes.items():
-            entry = JournalEntry(service, table, record, field, before, after, self.run_id, now)
+            entry = JournalEntry(service, table, record, field, before, after, self.run_id, now, created)
             self.entries.append(entry)
             self._write(entry)
 

@@ -1,0 +1,245 @@
+"""Roll back a run from its journal (`STAGE: rollback` with `JOURNAL_FILE`).
+
+Read the whole journal (a malformed line stops everything), read what the journaled Airtable records
+hold now, plan (restore a field only while it still holds what the run wrote), then write the
+before-values and journal those writes to a new journal. Records the run created, and writes to
+other services (files, Coda), are reported, never changed. See docs/recovery.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipe.clients.airtable import AirtableClient, airtable_policy
+from pipe.config.settings import Settings
+from pipe.errors import EXIT_OK, EXIT_SYNC_FAILED, SyncError, UserError
+from pipe.facts.pipelines import pipeline_context
+from pipe.log import Redactor
+from pipe.recovery.apply import RollbackWriter, read_current
+from pipe.recovery.journal_reader import JournalContents, JournalError, read_journal
+from pipe.recovery.plan import FieldAction, RecordAction, RecordRollback, RollbackPlan, plan_rollback
+from pipe.report.json_report import REPORT_VERSION, write_report
+from pipe.sinks.journal import Journal
+
+log = logging.getLogger("pipe.rollback")
+
+__all__ = ["JournalError", "RollbackPlan", "plan_rollback", "read_journal", "rollback_journal_path", "run_rollback"]
+
+
+def run_rollback(settings: Settings, env: Mapping[str, str], journal_path: Path, *, dry_run: bool) -> int:
+    """Roll back the writes journaled in `journal_path`. Exit code: 0 done (fields changed since the
+    run are skipped and reported), 1 some restores failed, 2 bad input (nothing written)."""
+    started = time.monotonic()
+    v = settings.variables
+    redactor = Redactor(settings.secrets)
+    client: AirtableClient | None = None
+    try:
+        contents = read_journal(journal_path)
+        log.info(_journal_line(contents))
+        if not contents.records:
+            log.info("The journal holds no writes: nothing to roll back.")
+        client = _client(settings, contents, dry_run)
+        current = _read(client, contents) if client is not None else None
+        plan = plan_rollback(contents, current, dry_run=dry_run)
+    except UserError as exc:
+        log.error(exc.render())
+        return exc.exit_code
+    except SyncError as exc:
+        log.error("%s; nothing was rolled back.", exc)
+        return exc.exit_code
+
+    written_to: Path | None = None
+    if dry_run:
+        log.info("Dry run: nothing is written. The plan:")
+    elif plan.to_write:
+        assert client is not None
+        written_to = rollback_journal_path(settings.report_path, journal_path)
+        journal = Journal(written_to, pipeline_context(env).run_id)
+        try:
+            RollbackWriter(client, journal).apply(plan)
+        finally:
+            journal.close()
+    for line in table_lines(plan):
+        log.info(line)
+    for record in plan.records:
+        if record.error:
+            log.error("Not restored: %s %s: %s", record.table, record.record, record.error)
+    for line in attention_lines(plan):
+        log.warning(line)
+    tally = plan.counts()
+    outcome = "planned" if dry_run else ("failed" if plan.failed else "ok")
+    if settings.report_path:
+        extra: dict[str, Any] = {"elapsed_seconds": round(time.monotonic() - started, 3)}
+        if client is not None:
+            extra["http"] = {"airtable": dict(client.policy.stats)}
+        report = rollback_report(plan, outcome, written_to, extra)
+        write_report(settings.report_path, report, redactor)
+        log.info("Report written to %s", settings.report_path)
+    if written_to is not None:
+        log.info("The restores are journaled in %s (roll that back to undo this rollback)", written_to)
+    done = tally["fields_to_restore"] if dry_run else tally["fields_restored"]
+    log.info(
+        "Done: %s %s, %d changed since and left alone, %d already as before, %s.",
+        _count(done, "field"),
+        "to restore" if dry_run else "restored",
+        tally["fields_changed_since"],
+        tally["fields_already_restored"],
+        _count(tally["records_failed"], "record") + " failed",
+    )
+    if plan.failed:
+        if v.FAIL_ON_ERROR:
+            return EXIT_SYNC_FAILED
+        log.warning("FAIL_ON_ERROR is false: the failures above are reported and the step passes.")
+    return EXIT_OK
+
+
+def _client(settings: Settings, contents: JournalContents, dry_run: bool) -> AirtableClient | None:
+    v = settings.variables
+    tables = [r.table for r in contents.records if r.service == "airtable"]
+    if not tables:
+        return None
+    if not v.AIRTABLE_TOKEN or not v.AIRTABLE_BASE_ID:
+        if dry_run:
+            log.info("No AIRTABLE_TOKEN: the plan shows what would be restored, without reading current values.")
+            return None
+        missing = "AIRTABLE_TOKEN" if not v.AIRTABLE_TOKEN else "AIRTABLE_BASE_ID"
+        raise UserError(
+            f"{missing}: is required to roll back Airtable writes (the journal names tables, not the base); "
+            "set DRY_RUN: 'true' to only print the plan"
+        )
+    budget = getattr(v, "TIME_BUDGET", None)
+    deadline = time.monotonic() + budget if budget else None
+    policy = airtable_policy(v.AIRTABLE_RATE_LIMIT_WAIT, deadline)
+    return AirtableClient(v.AIRTABLE_TOKEN, v.AIRTABLE_BASE_ID, tables[0], v.AIRTABLE_API_URL, policy)
+
+
+def _read(client: AirtableClient, contents: JournalContents):
+    try:
+        return read_current(client, contents)
+    except UserError as exc:
+        raise UserError(
+            f"Reading the records {contents.path} names failed, so nothing was rolled back: {exc}", exc.problems
+        ) from None
+
+
+def rollback_journal_path(report_path: Path | None, journal_path: Path) -> Path:
+    """Beside the report like any run's journal (`<report>.journal.jsonl`), else beside the journal
+    rolled back; never the journal being read."""
+    if report_path is not None:
+        candidate = report_path.with_name(report_path.stem + ".journal.jsonl")
+        if candidate.resolve() != journal_path.resolve():
+            return candidate
+    return journal_path.with_name(journal_path.name.removesuffix(".jsonl") + ".rollback.jsonl")
+
+
+# -- the log -------------------------------------------------------------------------------------
+
+
+def _journal_line(contents: JournalContents) -> str:
+    runs = ", ".join(contents.run_ids) or "no run id"
+    return (
+        f"Rollback of {contents.path}: {len(contents.lines)} journaled writes to {len(contents.records)} "
+        f"records, by {runs}"
+    )
+
+
+def table_lines(plan: RollbackPlan) -> list[str]:
+    """One row per field (per record for records only reported), in aligned columns."""
+    rows = [("table", "record", "field", "result", "detail")]
+    for record in plan.records:
+        rows.extend(_rows(record, plan.dry_run))
+    if len(rows) == 1:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
+
+
+def _rows(record: RecordRollback, dry_run: bool) -> list[tuple[str, str, str, str, str]]:
+    where = (record.table if record.service == "airtable" else f"{record.service}: {record.table}", record.record)
+    if record.action is not RecordAction.ROLL_BACK:
+        result = {
+            RecordAction.CREATED: "created by the run",
+            RecordAction.MISSING: "not found",
+            RecordAction.NOT_SUPPORTED: "not rolled back",
+        }[record.action]
+        names = ", ".join(f.field for f in record.fields)
+        return [(*where, "(whole record)", result, f"{record.reason} (fields: {names})")]
+    rows = []
+    for f in record.fields:
+        if f.action is FieldAction.RESTORE:
+            if dry_run:
+                result = "would restore"
+            elif record.error:
+                result = "FAILED"
+            else:
+                result = "restored" if record.written else "not written"
+            detail = f"{_show(f.current)} -> {_show(f.before)}"
+        elif f.action is FieldAction.ALREADY:
+            result, detail = "already as before", _show(f.current)
+        elif f.action is FieldAction.CHANGED_SINCE:
+            result = "skipped"
+            detail = f"changed since the run: now {_show(f.current)}, the run wrote {_show(f.after)}; left alone"
+        else:
+            result, detail = "would restore", f"{_show(f.before)} if it still holds {_show(f.after)} (not read)"
+        rows.append((*where, f.field, result, detail))
+    return rows
+
+
+def attention_lines(plan: RollbackPlan) -> list[str]:
+    """What a person has to look at, after the table."""
+    tally = plan.counts()
+    lines = []
+    if tally["fields_changed_since"]:
+        lines.append(
+            f"{_count(tally['fields_changed_since'], 'field')} changed after the run and left alone (see 'skipped')."
+        )
+    if tally["records_created_by_the_run"]:
+        lines.append(
+            f"{_count(tally['records_created_by_the_run'], 'record')} created by the run and left in place "
+            "(see 'created by the run'): delete by hand what should go."
+        )
+    if tally["records_not_supported"]:
+        lines.append(
+            f"{_count(tally['records_not_supported'], 'journaled target')} not rolled back (see 'not rolled back')."
+        )
+    if tally["records_missing"]:
+        lines.append(f"{_count(tally['records_missing'], 'record')} no longer in the table (see 'not found').")
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def rollback_report(
+    plan: RollbackPlan, outcome: str, rollback_journal: Path | None, extra: dict[str, Any]
+) -> dict[str, Any]:
+    report = {
+        "report_version": REPORT_VERSION,
+        "stage": "rollback",
+        "outcome": outcome,
+        "dry_run": plan.dry_run,
+        "journal": plan.journal,
+        "journal_entries": plan.entries,
+        "run_ids": list(plan.run_ids),
+        "current_values_known": plan.known,
+        "rollback_journal": str(rollback_journal) if rollback_journal else None,
+        "records": [r.as_dict() for r in plan.records],
+        "summary": plan.counts(),
+    }
+    report.update(extra)
+    return report
