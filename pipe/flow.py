@@ -24,6 +24,7 @@ from pipe.facts.pipelines import StageDecision, detect_stage, pipeline_context
 from pipe.facts.release import ReleaseFacts, gather_release
 from pipe.log import Redactor, configure_logging
 from pipe.model import CommitRange, PipelineContext, Stage, SyncPlan
+from pipe.preflight import run_check_stage
 from pipe.publish import apply_publish, plan_publish
 from pipe.recovery import run_rollback
 from pipe.report.json_report import build_report, write_report
@@ -60,6 +61,8 @@ def run(env: Mapping[str, str], cwd: Path) -> int:
     try:
         if env.get("STAGE") == "rollback":
             return rollback(env, cwd)
+        if env.get("STAGE") == "check":
+            return run_check_stage(env, cwd)
         facts = gather(env, cwd)
         return execute(facts, redactor, started)
     except UserError as exc:

@@ -12,11 +12,12 @@ from pipe.clients.airtable import (
     TableSchema,
     airtable_policy,
 )
-from pipe.facts.airtable_state import check_fields, read_state, unknown_resolution
+from pipe.facts.airtable_state import read_state, unknown_resolution
 from pipe.facts.deployments import deployments_to, last_deployment, since_deployment
 from pipe.facts.references import find_references
 from pipe.model import Stage, SyncPlan
 from pipe.plan.records import Resolution, RunFacts, plan_records
+from pipe.preflight.fields import pin_fields
 from pipe.sinks.airtable_records import AirtableRecordSink
 from pipe.sinks.journal import Journal
 
@@ -76,8 +77,7 @@ def plan_sync(facts: RunFactsBundle) -> PlannedSync:
     schema: TableSchema | None = None
     if client is not None and to_read:
         schema = client.schema()
-        if schema is not None:
-            check_fields(schema, mapping, v.KEY_FIELD)
+        mapping = pin_fields(schema, mapping, v.KEY_FIELD)  # stops on a missing field or a type change
         resolution = read_state(client, to_read, mapping, v.KEY_FIELD, schema)
     else:
         if not v.AIRTABLE_TOKEN and to_read:

@@ -355,6 +355,16 @@ class CodaClient:
             token_name=str(data.get("tokenName", "")),
         )
 
+    def doc(self) -> dict[str, Any]:
+        """The doc's metadata (`getDoc`): checks that the doc exists and the token can see it."""
+        return self._request("GET", self._doc_path(), f"reading Coda doc {self.doc_id}") or {}
+
+    def probe_row_write(self, table: CodaTable) -> str:
+        """Upsert zero rows (pipe.preflight): proves write access to the table and changes nothing."""
+        path = self._doc_path("tables", table.id, "rows")
+        data = self._request("POST", path, f"probing write access to table {table.name!r}", body=b'{"rows":[]}')
+        return str((data or {}).get("requestId", ""))
+
     # -- tables and columns ----------------------------------------------------------------------
 
     def table(self, name_or_id: str) -> CodaTable:

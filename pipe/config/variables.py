@@ -24,7 +24,7 @@ HttpUrl = Annotated[str, BeforeValidator(parse_http_url)]
 Regex = Annotated[re.Pattern, BeforeValidator(parse_key_pattern)]
 BaseId = Annotated[str, BeforeValidator(parse_base_id)]
 Seconds = Annotated[float, BeforeValidator(parse_positive_float)]
-StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback"]
+StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "check"]
 
 SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN"})
 
@@ -58,9 +58,10 @@ class PipeVariables(BaseModel):
         readme_default="`https://api.airtable.com`",
     )
     STAGE: StageName = _var(
-        "`auto`, `build`, `review`, `merge`, `deploy` or `rollback`. `auto` detects the stage from the Pipelines "
-        "environment (see Details); `rollback` restores what the run journaled in `JOURNAL_FILE` changed "
-        "(see docs/recovery.md).",
+        "`auto`, `build`, `review`, `merge`, `deploy`, `rollback` or `check`. `auto` detects the stage from the "
+        "Pipelines environment (see Details); `rollback` restores what the run journaled in `JOURNAL_FILE` "
+        "changed (see docs/recovery.md); `check` runs the preflight checks and syncs nothing (see "
+        "docs/preflight.md).",
         default="auto",
         readme_default="`auto`",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from pipe.clients.airtable import AirtableClient, AirtableConfigError, TableSchema
+from pipe.clients.airtable import AirtableClient, TableSchema
 from pipe.config.file import FieldMapping
 from pipe.model import Reference, ReferenceKind
 from pipe.plan.records import Resolution
@@ -16,22 +16,6 @@ log = logging.getLogger("pipe.airtable")
 def unknown_resolution(mapping: FieldMapping) -> Resolution:
     """Used by a dry run without a token: the plan shows what would be set."""
     return Resolution(known=False, by_id={}, by_key={}, title_field=mapping.title)
-
-
-def check_fields(schema: TableSchema, mapping: FieldMapping, key_field: str | None) -> None:
-    """Every mapped field must exist; all missing ones are named at once, before any write."""
-    wanted = dict(mapping.written())
-    if mapping.title:
-        wanted["title"] = mapping.title
-    if key_field:
-        wanted["key"] = key_field
-    missing = [f"{name!r} ({logical})" for logical, name in wanted.items() if name not in schema.fields]
-    if missing:
-        raise AirtableConfigError(
-            f"Table {schema.name!r} ({schema.id}) has no field {', '.join(missing)}. Create the fields, or map "
-            f"or disable them in the config file's airtable.fields section. Fields in the table: "
-            f"{', '.join(sorted(schema.fields))}"
-        )
 
 
 def read_state(
