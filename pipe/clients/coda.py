@@ -369,26 +369,31 @@ class CodaClient:
 
     def table(self, name_or_id: str) -> CodaTable:
         """The table by ID (`grid-…`, `table-…`) or by exact name (names must be unique in the doc)."""
-        if name_or_id.startswith(("grid-", "table-")):
-            what = f"table {name_or_id!r}"
-            data = self._request("GET", self._doc_path("tables", name_or_id), f"reading {what}", what=what)
-            return CodaTable(id=data["id"], name=data["name"], table_type=data.get("tableType", "table"))
-        tables = list(self._pages(self._doc_path("tables"), {"limit": 100}, "listing the doc's tables"))
-        found = [t for t in tables if t.get("name") == name_or_id]
+        data = self._by_name_or_id("tables", "table", "CODA_TABLE", name_or_id, ("grid-", "table-"))
+        return CodaTable(id=data["id"], name=data["name"], table_type=data.get("tableType", "table"))
+
+    def _by_name_or_id(
+        self, collection: str, kind: str, variable: str, name_or_id: str, id_prefixes: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """A doc's table or page by ID (one GET) or by exact, unique name (listing them)."""
+        if name_or_id.startswith(id_prefixes):
+            what = f"{kind} {name_or_id!r}"
+            return self._request("GET", self._doc_path(collection, name_or_id), f"reading {what}", what=what)
+        items = list(self._pages(self._doc_path(collection), {"limit": 100}, f"listing the doc's {collection}"))
+        found = [item for item in items if item.get("name") == name_or_id]
         if not found:
-            names = ", ".join(repr(t.get("name")) for t in tables) or "none"
+            names = ", ".join(repr(item.get("name")) for item in items) or "none"
             raise CodaConfigError(
-                f"CODA_TABLE: there is no table {name_or_id!r} in Coda doc {self.doc_id}; tables there: {names}. "
-                "Give the table's exact name or its ID (grid-…)."
+                f"{variable}: there is no {kind} {name_or_id!r} in Coda doc {self.doc_id}; {collection} there: "
+                f"{names}. Give the {kind}'s exact name or its ID ({id_prefixes[0]}…)."
             )
         if len(found) > 1:
-            ids = ", ".join(t["id"] for t in found)
+            ids = ", ".join(item["id"] for item in found)
             raise CodaConfigError(
-                f"CODA_TABLE: doc {self.doc_id} has {len(found)} tables named {name_or_id!r} ({ids}); "
+                f"{variable}: doc {self.doc_id} has {len(found)} {collection} named {name_or_id!r} ({ids}); "
                 "give the ID of the one to write to."
             )
-        table = found[0]
-        return CodaTable(id=table["id"], name=table["name"], table_type=table.get("tableType", "table"))
+        return found[0]
 
     def columns(self, table: CodaTable) -> list[CodaColumn]:
         found = []
@@ -495,26 +500,8 @@ class CodaClient:
 
     def page(self, name_or_id: str) -> CodaPage:
         """The page by ID (`canvas-…`, older `section-…`) or by exact name (names must be unique)."""
-        if name_or_id.startswith(("canvas-", "section-")):
-            what = f"page {name_or_id!r}"
-            data = self._request("GET", self._doc_path("pages", name_or_id), f"reading {what}", what=what)
-            return CodaPage(id=data["id"], name=data["name"], content_type=data.get("contentType", "canvas"))
-        pages = list(self._pages(self._doc_path("pages"), {"limit": 100}, "listing the doc's pages"))
-        found = [p for p in pages if p.get("name") == name_or_id]
-        if not found:
-            names = ", ".join(repr(p.get("name")) for p in pages) or "none"
-            raise CodaConfigError(
-                f"CODA_PAGE: there is no page {name_or_id!r} in Coda doc {self.doc_id}; pages there: {names}. "
-                "Give the page's exact name or its ID (canvas-…)."
-            )
-        if len(found) > 1:
-            ids = ", ".join(p["id"] for p in found)
-            raise CodaConfigError(
-                f"CODA_PAGE: doc {self.doc_id} has {len(found)} pages named {name_or_id!r} ({ids}); "
-                "give the ID of the one to write to."
-            )
-        page = found[0]
-        return CodaPage(id=page["id"], name=page["name"], content_type=page.get("contentType", "canvas"))
+        data = self._by_name_or_id("pages", "page", "CODA_PAGE", name_or_id, ("canvas-", "section-"))
+        return CodaPage(id=data["id"], name=data["name"], content_type=data.get("contentType", "canvas"))
 
     def page_lines(self, page: CodaPage, *, latest: bool = False) -> list[PageLine]:
         """The page's content as plain-text lines. `latest=True` sends `X-Coda-Doc-Version: latest`, so a
