@@ -248,10 +248,10 @@ class AirtableClient:
                 "Check that the secured variable holds a current personal access token."
             )
         if status == 403:
+            said = f" (Airtable said: {message.rstrip('.')}.)" if message else ""
             return AirtableConfigError(
-                f"Airtable refused access to {where} while {doing} (403 {error_type}): {message}. "
-                "Check AIRTABLE_BASE_ID and AIRTABLE_TABLE, that the base is added to the token, and that the "
-                "token has the scopes data.records:read and data.records:write."
+                f"Airtable refused access to {where} while {doing} (403 {error_type}). "
+                f"{_forbidden_hint(doing, self.table_name)}{said}"
             )
         if status == 404:
             return AirtableConfigError(
@@ -268,6 +268,20 @@ class AirtableClient:
             status=status,
             error_type=error_type,
         )
+
+
+def _forbidden_hint(doing: str, table: str) -> str:
+    """What to fix after a 403. A refused write means reads worked: the token lacks the write scope (or its
+    user may only read). A refused read means the base, the table or the read scope."""
+    if doing.startswith(("updating", "upserting", "creating", "deleting")):
+        return (
+            "Airtable let the token read but not write: add the scope data.records:write to the token "
+            "(and give its user editor access to the base)."
+        )
+    return (
+        f"Check AIRTABLE_BASE_ID and the table name {table!r} (the variable that names it, e.g. AIRTABLE_TABLE), "
+        "that the base is added to the token, and that the token has the scope data.records:read."
+    )
 
 
 def _error_body(response: requests.Response | None) -> tuple[str, str]:

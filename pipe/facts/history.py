@@ -135,7 +135,10 @@ def _resolve_head(repo: GitRepo, head: str | None, remote: _Remote) -> str:
         remote.warn(f"commit {head} is not in this clone; using HEAD instead")
     sha = repo.rev_parse("HEAD")
     if sha is None:
-        raise GitError(f"HEAD of the repository at {repo.root} does not point at a commit")
+        raise GitError(
+            f"HEAD of the repository at {repo.root} does not point at a commit (the repository has no commits "
+            "yet?). Run the pipe in a step that clones a repository with at least one commit."
+        )
     return sha
 
 

@@ -22,6 +22,10 @@ _EDGE_BEFORE = r"(?<![A-Za-z0-9])"
 _EDGE_AFTER = r"(?![A-Za-z0-9])"
 RECORD_ID = re.compile(_EDGE_BEFORE + r"rec[A-Za-z0-9]{14}" + _EDGE_AFTER)
 
+# A word that looks like a record ID but is not one: `rec`/`REC` and 10 to 20 letters or digits, at least one
+# a digit (so plain words such as "recommendations" never match), the wrong length or the wrong case.
+_NEAR_RECORD_ID = re.compile(_EDGE_BEFORE + r"(?:rec|REC)(?=[A-Za-z]*[0-9])[A-Za-z0-9]{10,20}" + _EDGE_AFTER)
+
 _BITBUCKET_MERGE = re.compile(r"Merged in (?P<branch>\S+) \(pull request #(?P<pr>\d+)\)\s*")
 _PR_SUFFIX = re.compile(r"\(pull request #(?P<pr>\d+)\)\s*$")
 # Global inline flags such as `(?i)` must open a pattern; they are moved in front of the wrapper.
@@ -113,6 +117,17 @@ def find_references(
         for kind, value in scan_text(commit.message, key_pattern):
             refs.setdefault(Reference(kind, value, source, commit.sha))
     return list(refs)
+
+
+def near_miss_record_ids(texts: Iterable[str]) -> list[str]:
+    """Words of `texts` that look like Airtable record IDs but are not (`rec` + 13 or 15 characters, an ID
+    typed in capitals...), in first-seen order: the run ignores them, and should say so."""
+    found: dict[str, None] = {}
+    for text in texts:
+        for match in _NEAR_RECORD_ID.finditer(text):
+            if not RECORD_ID.fullmatch(match.group(0)):
+                found.setdefault(match.group(0))
+    return list(found)
 
 
 def unique_values(refs: Iterable[Reference], kind: ReferenceKind | None = None) -> list[str]:

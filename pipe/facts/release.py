@@ -1,5 +1,6 @@
 """The release a merge or deploy run is about: its commit range and notes (from git only), and the
-template that will render them (loaded now, so a broken template stops the run before any read)."""
+template that will render them (loaded now, so a broken template stops the run before any read; so does a
+`CHANGELOG_FILE` outside the repository or naming a directory)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pipe.release.compose import latest_release
 from pipe.release.notes import ReleaseNotes
 from pipe.release.range import ReleaseRange
 from pipe.release.render import LoadedTemplate, load_template
+from pipe.sinks.changelog_file import changelog_path
 
 log = logging.getLogger("pipe")
 
@@ -32,6 +34,8 @@ def gather_release(repo: GitRepo, settings: Settings, ctx: PipelineContext, vers
     """`version`: VERSION, else one an earlier step of this pipeline published (shared storage)."""
     v = settings.variables
     template = load_template(v.CHANGELOG_TEMPLATE, root=repo.root)
+    if v.CHANGELOG_FILE:
+        changelog_path(repo.root, v.CHANGELOG_FILE)  # a path outside the repository stops the run here
     found, notes = latest_release(
         repo,
         config=settings.release,

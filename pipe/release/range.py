@@ -171,7 +171,10 @@ def _resolve_head(repo: GitRepo, tag: str | None, head: str | None, warnings: li
         warnings.append(f"commit {head} is not in this clone; using HEAD instead")
     sha = repo.rev_parse("HEAD")
     if sha is None:
-        raise GitError(f"HEAD of the repository at {repo.root} does not point at a commit")
+        raise GitError(
+            f"HEAD of the repository at {repo.root} does not point at a commit (the repository has no commits "
+            "yet?). Run the pipe in a step that clones a repository with at least one commit."
+        )
     return sha
 
 

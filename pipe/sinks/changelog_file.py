@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pipe.errors import UserError
 from pipe.plan.release import TargetResult
 from pipe.sinks.journal import Journal
 
@@ -42,14 +43,43 @@ def updated_changelog(current: str, version: str, section: str) -> str:
     return current[: first.start()] + section + "\n" + current[first.start() :]
 
 
+class ChangelogPathError(UserError):
+    """CHANGELOG_FILE cannot be written: it leaves the repository, or names a directory."""
+
+
+def changelog_path(root: Path, relative: str) -> Path:
+    """The file `CHANGELOG_FILE` means: inside the repository (symlinks resolved), not a directory.
+    Checked when the release is gathered, before anything is written, and again by the sink."""
+    root = root.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise ChangelogPathError(
+            f"CHANGELOG_FILE: got {relative!r}; expected a file path inside the repository ({root}), "
+            "such as CHANGELOG.md"
+        )
+    if path.is_dir():
+        raise ChangelogPathError(
+            f"CHANGELOG_FILE: got {relative!r}, which is a directory; give the path of a file in it, "
+            f"such as {relative.rstrip('/')}/CHANGELOG.md"
+        )
+    return path
+
+
 class ChangelogFileSink:
     def __init__(self, root: Path, relative: str, journal: Journal):
-        self.path = (root / relative).resolve()
+        self.root = root
         self.display = relative
         self.journal = journal
 
     def apply(self, version: str, section: str, *, dry_run: bool) -> TargetResult:
-        current = self.path.read_text(encoding="utf-8") if self.path.is_file() else ""
+        try:
+            return self._apply(changelog_path(self.root, self.display), version, section, dry_run=dry_run)
+        except (ChangelogPathError, OSError, UnicodeDecodeError) as exc:
+            reason = str(exc) if isinstance(exc, ChangelogPathError) else f"CHANGELOG_FILE: {exc}"
+            return TargetResult(self.display, "failed", reason)
+
+    def _apply(self, path: Path, version: str, section: str, *, dry_run: bool) -> TargetResult:
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
         text = updated_changelog(current, version, section)
         if text == current:
             return TargetResult(self.display, "unchanged", f"section {version} already up to date")
@@ -57,9 +87,9 @@ class ChangelogFileSink:
         verb = "replace" if existing else "add"
         if dry_run:
             return TargetResult(self.display, "planned", f"would {verb} the section of {version}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(self.path.name + ".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(text, encoding="utf-8")
-        temporary.replace(self.path)  # atomic: a killed run never leaves half a changelog
+        temporary.replace(path)  # atomic: a killed run never leaves half a changelog
         self.journal.record("file", self.display, version, {"section": (current if existing else None, section)})
         return TargetResult(self.display, "written", f"{'replaced' if verb == 'replace' else 'added'} {version}")

@@ -124,7 +124,29 @@ class CodaRowsOutcome:
                 if unconfirmed:
                     part += f" ({unconfirmed} queued, not confirmed)"
                 parts.append(part)
-        return ", ".join(parts) + (" (dry run)" if self.dry_run else "") if parts else "no rows"
+        if not parts:
+            return "no rows"
+        return ", ".join(parts) + (" (dry run)" if self.dry_run else "") + self._reasons()
+
+    def _reasons(self, shown: int = 3) -> str:
+        """Why rows failed, and what was left out of written ones (e.g. a missing select option), so the log
+        says what to fix: `; 1.4.0/abc…: the row is 88 KB, over Coda's 85 KB limit…`."""
+        reasons: dict[str, None] = {}
+        for row in self.failed:
+            reasons.setdefault(f"{row.key}: {row.message or 'not written'}")
+        for row in self.rows:
+            for note in (row.message or "").split("; ") if row.status != "failed" else ():
+                if note and not note.startswith(_ROUTINE_NOTES):
+                    reasons.setdefault(note)
+        if not reasons:
+            return ""
+        listed = list(reasons)
+        more = f" (and {len(listed) - shown} more in the report)" if len(listed) > shown else ""
+        return "; " + "; ".join(listed[:shown]) + more
+
+
+# Row notes the counts already say (queued writes, dry runs); not repeated as reasons.
+_ROUTINE_NOTES = ("queued in Coda, not confirmed yet", "dry run:")
 
 
 @dataclass

@@ -255,3 +255,15 @@ def test_very_long_message_is_scanned_in_linear_time() -> None:
     message = filler * 50_000 + ID + " " + "FEAT-" * 50_000 + "FEAT-1"
     refs = find_references(None, [commit("c", message)], compile_key_pattern(r"FEAT-\d+"))
     assert [r.value for r in refs] == [ID, "FEAT-1"]
+
+
+def test_near_miss_record_ids_are_words_almost_shaped_like_a_record_id():
+    from pipe.facts.references import near_miss_record_ids
+
+    texts = [
+        "feature/recWorkItem00010-docs",  # one character short
+        "fixes RECWORKITEM000107, recWorkItem0001077 and recWorkItem000107",  # capitals, one too long, valid
+        "recommendations for record2024 and xrecWorkItem00010",  # plain words, glued to a letter
+    ]
+    assert near_miss_record_ids(texts) == ["recWorkItem00010", "RECWORKITEM000107", "recWorkItem0001077"]
+    assert near_miss_record_ids(["recWorkItem00010 again recWorkItem00010"]) == ["recWorkItem00010"]

@@ -1,0 +1,1015 @@
+"""The catalogue of bad inputs: one entry per way a user can get the pipe's input wrong.
+
+Each `Case` says how to set the input up (`setup` changes a `Ctx`: the environment, the repository,
+the emulators), the exit code the pipe must end with, a fragment of the message it must log, and
+whether anything may be written. `run_case` runs one entry through `pipe.flow.run` against the real
+Airtable and Coda emulators over HTTP and a real git repository, and returns what happened.
+
+Used by tests/integration/test_bad_input.py (one test per entry) and scripts/bad_input_table.py
+(which prints the table of docs/bad-input.md from real runs).
+
+"Written" means a write request (POST, PATCH, PUT, DELETE; not Airtable's POST .../listRecords, a read)
+that a service accepted (a 2xx answer), or a CHANGELOG file, or a file the pipe created outside the
+repository. A refused write (401/403/422) changed nothing and does not count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pipe.clients.airtable
+import pipe.sinks.coda_page
+import pipe.sinks.coda_rows
+from pipe.clients.coda import MutationPolling
+from pipe.flow import run
+from tests.emulators.airtable.emulator import AirtableEmulator
+from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READONLY_TOKEN, SAMPLE_READWRITE_TOKEN
+from tests.emulators.coda.emulator import CodaEmulator
+from tests.emulators.coda.fixtures import SAMPLE_DOC_ID
+from tests.gitrepos import GitRepoBuilder, GitRepoFactory, bitbucket_merge_message
+
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+CODA_TOKEN = "fake-coda-token-bad-input"
+CONFIG = ".airtable-coda-sync.yml"
+FEATURE_BRANCH = "feature/FEAT-107-rate-limit-docs"
+
+
+@dataclass
+class Ctx:
+    """What a case's `setup` may change before the run."""
+
+    tmp: Path
+    airtable: AirtableEmulator
+    coda: CodaEmulator | None
+    repo: GitRepoBuilder
+    env: dict[str, str]
+    cwd: Path
+    git: GitRepoFactory
+
+    def write(self, name: str, content: str | bytes) -> None:
+        """A file in the repository's working tree (not committed)."""
+        path = self.repo.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+    def config(self, text: str) -> None:
+        self.write(CONFIG, text)
+
+    def commit(self, message: str | bytes) -> None:
+        """A commit on the checked-out branch; BITBUCKET_COMMIT follows it."""
+        self.repo.commit(message)
+        self.env["BITBUCKET_COMMIT"] = self.repo.head()
+
+    def merge_stage(self, *, coda: bool = False, changelog: bool = True, releases: bool = True) -> None:
+        """Switch to the merge stage on main (release notes), with the release targets asked for."""
+        self.repo.checkout("main")
+        self.env.update(BITBUCKET_BRANCH="main", BITBUCKET_COMMIT=self.repo.head())
+        if changelog:
+            self.env["CHANGELOG_FILE"] = "CHANGELOG.md"
+        if releases:
+            self.env["AIRTABLE_RELEASES_TABLE"] = "Releases"
+        if coda:
+            self.use_coda()
+
+    def use_coda(self, token: str = CODA_TOKEN) -> None:
+        assert self.coda is not None, "the case must say coda=True"
+        self.env.update(
+            CODA_API_TOKEN=token,
+            CODA_DOC_ID=SAMPLE_DOC_ID,
+            CODA_TABLE="Changelog",
+            CODA_PAGE="Release Notes",
+            CODA_API_URL=self.coda.url,
+        )
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    input: str  # the bad input, as the docs' table names it
+    setup: Callable[[Ctx], None]
+    exit_code: int
+    message: str | tuple[str, ...]  # fragment(s) of the log the user needs to see
+    writes: bool = False  # may anything be written?
+    coda: bool = False  # needs the Coda emulator
+    xfail: str | None = None  # the pipe's current behaviour is wrong: why (strict xfail)
+    check: Callable[[Ctx, Outcome], None] | None = None  # further assertions
+
+    @property
+    def fragments(self) -> tuple[str, ...]:
+        return (self.message,) if isinstance(self.message, str) else self.message
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    out: str
+    airtable_writes: list[str] = field(default_factory=list)
+    coda_writes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # CHANGELOG files and files made outside the repository
+
+    @property
+    def written(self) -> list[str]:
+        return [*self.airtable_writes, *self.coda_writes, *self.files]
+
+    def problems(self, case: Case, secrets: Sequence[str]) -> list[str]:
+        """Every way the outcome breaks the catalogue's promise for `case` (empty: all kept)."""
+        found = []
+        if self.exit_code != case.exit_code:
+            found.append(f"exit code {self.exit_code}, expected {case.exit_code}")
+        for fragment in case.fragments:
+            if fragment not in self.out:
+                found.append(f"the log lacks {fragment!r}")
+        if "Traceback" in self.out:
+            found.append("the log shows a traceback")
+        for secret in secrets:
+            if secret and secret in self.out:
+                found.append("the log shows a token")
+        if not case.writes and self.written:
+            found.append(f"wrote {self.written}")
+        return found
+
+
+# -- the repository every case starts from -----------------------------------------------------------
+
+
+def base_repo(git: GitRepoFactory) -> GitRepoBuilder:
+    """main: 1.4.0 tagged, then a merged PR for FEAT-105 and a fix naming a record by ID; a feature
+    branch for FEAT-107 with one commit, checked out (the build stage)."""
+    repo = git("product")
+    repo.commit("feat: login page FEAT-101", {"app.txt": "1"})
+    repo.tag("1.4.0")
+    repo.branch("feature/FEAT-105-dark-mode")
+    repo.commit("feat(ui): dark mode", {"ui.txt": "dark"})
+    repo.checkout("main")
+    repo.merge("feature/FEAT-105-dark-mode", bitbucket_merge_message("feature/FEAT-105-dark-mode", 7))
+    repo.commit("fix: build image upgrade (recWorkItem000106)", {"ci.txt": "2"})
+    repo.branch(FEATURE_BRANCH)
+    repo.commit("docs: explain the API rate limit", {"docs.txt": "1"})
+    return repo
+
+
+def base_env(airtable: AirtableEmulator, repo: GitRepoBuilder, tmp: Path) -> dict[str, str]:
+    return {
+        "AIRTABLE_TOKEN": SAMPLE_READWRITE_TOKEN,
+        "AIRTABLE_BASE_ID": SAMPLE_BASE_ID,
+        "AIRTABLE_TABLE": "Work Items",
+        "AIRTABLE_API_URL": airtable.url,
+        "KEY_PATTERN": r"FEAT-\d+",
+        "KEY_FIELD": "Key",
+        "BITBUCKET_BRANCH": FEATURE_BRANCH,
+        "BITBUCKET_COMMIT": repo.head(),
+        "BITBUCKET_REPO_FULL_NAME": "acme/product",
+        "BITBUCKET_BUILD_NUMBER": "12",
+        "REPORT_FILE": str(tmp / "report.json"),
+        "TIME_BUDGET": "60",
+    }
+
+
+def make_ctx(tmp: Path, airtable: AirtableEmulator, coda: CodaEmulator | None) -> Ctx:
+    git = GitRepoFactory(tmp)
+    repo = base_repo(git)
+    if coda is not None:
+        coda.add_token(CODA_TOKEN)
+    return Ctx(tmp, airtable, coda, repo, base_env(airtable, repo, tmp), repo.path, git)
+
+
+def run_case(case: Case, tmp: Path, airtable: AirtableEmulator, coda: CodaEmulator | None) -> tuple[Ctx, Outcome]:
+    """Set the case up, run the pipe once (its log captured) and collect what was written."""
+    ctx = make_ctx(tmp, airtable, coda)
+    case.setup(ctx)
+    outside_before = _outside_files(ctx)
+    airtable.reset_log()
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), fast_pacing():
+        code = run(ctx.env, ctx.cwd)
+    outcome = Outcome(code, buffer.getvalue())
+    outcome.airtable_writes = [
+        f"Airtable {r.method} {r.path} -> {r.status}"
+        for r in airtable.requests
+        if r.method in WRITES and _accepted(r.status) and not r.path.endswith("/listRecords") and not _probe(r.body)
+    ]
+    if coda is not None:
+        outcome.coda_writes = [
+            f"Coda {r.method} {r.path} -> {r.status}"
+            for r in coda.requests
+            if r.method in WRITES and _accepted(r.status) and not _probe(r.body)
+        ]
+    changelog = ctx.repo.path / "CHANGELOG.md"
+    outcome.files = [str(changelog)] if changelog.exists() else []
+    outcome.files += sorted(_outside_files(ctx) - outside_before)
+    return ctx, outcome
+
+
+def _accepted(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
+
+
+def _probe(body: Any) -> bool:
+    """A write that changes nothing, as the preflight's write-access probes send: an Airtable PATCH whose
+    records name no field, a Coda upsert of no rows."""
+    if isinstance(body, (str, bytes)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return False
+    if not isinstance(body, dict):
+        return False
+    if "records" in body:
+        return all(isinstance(r, dict) and not r.get("fields") for r in body["records"])
+    return body.get("rows") == []
+
+
+@contextlib.contextmanager
+def fast_pacing():
+    """The emulators run without rate limits and apply Coda writes at once: no need for the pipe to pace
+    its Airtable requests or to wait seconds before polling Coda (keeps the catalogue fast)."""
+    polling = functools.partial(MutationPolling, first_delay=0.0, interval=0.01, max_interval=0.05, timeout=5.0)
+    with (
+        mock.patch.object(pipe.clients.airtable, "REQUESTS_PER_SECOND", 10_000),
+        mock.patch.object(pipe.sinks.coda_rows, "MutationPolling", polling),
+        mock.patch.object(pipe.sinks.coda_page, "MutationPolling", polling),
+    ):
+        yield
+
+
+def _outside_files(ctx: Ctx) -> set[str]:
+    """Files directly in the test's folder, beside the repository (where an escaping path would land)."""
+    return {str(p) for p in ctx.tmp.iterdir() if p.is_file() and p.name not in ("report.json",)} - {
+        str(ctx.tmp / "report.journal.jsonl")
+    }
+
+
+def secrets_of(ctx: Ctx) -> list[str]:
+    return [ctx.env.get("AIRTABLE_TOKEN", ""), ctx.env.get("CODA_API_TOKEN", ""), SAMPLE_READWRITE_TOKEN, CODA_TOKEN]
+
+
+# -- setups ------------------------------------------------------------------------------------------
+
+
+def env(**values: str | None) -> Callable[[Ctx], None]:
+    """A setup that sets (or, with None, removes) variables."""
+
+    def setup(ctx: Ctx) -> None:
+        for name, value in values.items():
+            if value is None:
+                ctx.env.pop(name, None)
+            else:
+                ctx.env[name] = value
+
+    return setup
+
+
+def config(text: str) -> Callable[[Ctx], None]:
+    return lambda ctx: ctx.config(text)
+
+
+def template(text: str | bytes, name: str = "notes.md.j2", **files: str) -> Callable[[Ctx], None]:
+    """At merge, with CHANGELOG_TEMPLATE set to a file holding `text` (plus other files)."""
+
+    def setup(ctx: Ctx) -> None:
+        ctx.merge_stage()
+        ctx.write(name, text)
+        for other, content in files.items():
+            ctx.write(other.replace("__", "/"), content)
+        ctx.env["CHANGELOG_TEMPLATE"] = name
+
+    return setup
+
+
+def message_at_build(message: str | bytes, raw: bool = False) -> Callable[[Ctx], None]:
+    def setup(ctx: Ctx) -> None:
+        if raw:
+            assert isinstance(message, bytes)
+            ctx.repo.commit_raw(message)
+            ctx.env["BITBUCKET_COMMIT"] = ctx.repo.head()
+        else:
+            ctx.commit(message)
+
+    return setup
+
+
+def message_at_merge(message: str) -> Callable[[Ctx], None]:
+    def setup(ctx: Ctx) -> None:
+        ctx.merge_stage(coda=True)
+        ctx.commit(message)
+
+    return setup
+
+
+def status_of(ctx: Ctx, key: str) -> str | None:
+    for record in ctx.airtable.records(SAMPLE_BASE_ID, "Work Items"):
+        if record["fields"].get("Key") == key:
+            return record["fields"].get("Status")
+    return None
+
+
+def report_of(ctx: Ctx) -> dict[str, Any]:
+    return json.loads(Path(ctx.env["REPORT_FILE"]).read_text())
+
+
+# -- setups that need more than a variable ------------------------------------------------------------
+
+
+def no_git_repository(ctx: Ctx) -> None:
+    ctx.cwd = ctx.tmp / "not-a-clone"
+    ctx.cwd.mkdir()
+
+
+def empty_repository(ctx: Ctx) -> None:
+    empty = ctx.git("empty")
+    ctx.cwd = empty.path
+    ctx.env.pop("BITBUCKET_COMMIT")
+
+
+def empty_range(ctx: Ctx) -> None:
+    ctx.repo.checkout("main").branch("feature/nothing-yet")
+    ctx.env.update(BITBUCKET_BRANCH="feature/nothing-yet", BITBUCKET_COMMIT=ctx.repo.head())
+
+
+def duplicate_key(ctx: Ctx) -> None:
+    ctx.airtable.add_records(SAMPLE_BASE_ID, "Work Items", [{"Name": "Copy of docs", "Key": "FEAT-107"}])
+
+
+def token_for_another_base(ctx: Ctx) -> None:
+    ctx.env["AIRTABLE_TOKEN"] = ctx.airtable.add_token("fake-airtable-token-other-base", bases=["appOtherBase000000"])
+
+
+def coda_token(**restriction: str) -> Callable[[Ctx], None]:
+    def setup(ctx: Ctx) -> None:
+        assert ctx.coda is not None
+        if "doc" in restriction:
+            ctx.coda.add_doc(restriction["doc"], "Another doc")
+        ctx.coda.add_token("fake-coda-token-restricted", **restriction)
+        ctx.merge_stage(coda=True)
+        ctx.env["CODA_API_TOKEN"] = "fake-coda-token-restricted"
+
+    return setup
+
+
+def coda_merge(**values: str) -> Callable[[Ctx], None]:
+    def setup(ctx: Ctx) -> None:
+        ctx.merge_stage(coda=True)
+        ctx.env.update(values)
+
+    return setup
+
+
+def coda_merge_with_config(text: str) -> Callable[[Ctx], None]:
+    def setup(ctx: Ctx) -> None:
+        ctx.merge_stage(coda=True)
+        ctx.config(text)
+
+    return setup
+
+
+def huge_row(ctx: Ctx) -> None:
+    ctx.merge_stage(coda=True, releases=False)
+    ctx.commit("feat: big FEAT-107 " + "x" * 90_000)
+
+
+def huge_request(ctx: Ctx) -> None:
+    """30 rows of 75 KB each: 2.2 MB of rows, more than one request may carry."""
+    ctx.merge_stage(coda=True, changelog=False, releases=False)
+    ctx.env.pop("CODA_PAGE")
+    for i in range(30):
+        ctx.commit(f"feat: part {i} " + chr(ord("a") + i % 26) * 75_000)
+
+
+def check_huge_request(ctx: Ctx, outcome: Outcome) -> None:
+    assert ctx.coda is not None
+    rows = [r for r in ctx.coda.rows(SAMPLE_DOC_ID, "Changelog") if str(r.get("Description", "")).startswith("part")]
+    assert len(rows) == 30
+    posts = [r for r in ctx.coda.requests if r.method == "POST" and r.path.endswith("/rows")]
+    assert len(posts) >= 2 and all(r.status == 202 for r in posts)
+
+
+def check_huge_message(ctx: Ctx, outcome: Outcome) -> None:
+    assert len(outcome.out) < 20_000, "the log repeats the huge message"
+    assert status_of(ctx, "FEAT-107") == "In Progress"
+
+
+def check_feat_107_moved(ctx: Ctx, outcome: Outcome) -> None:
+    assert status_of(ctx, "FEAT-107") == "In Progress"
+
+
+def check_text_kept(*texts: str) -> Callable[[Ctx, Outcome], None]:
+    def check(ctx: Ctx, outcome: Outcome) -> None:
+        changelog = (ctx.repo.path / "CHANGELOG.md").read_bytes().decode("utf-8")
+        assert "\r" not in changelog
+        assert ctx.coda is not None
+        descriptions = [str(r.get("Description")) for r in ctx.coda.rows(SAMPLE_DOC_ID, "Changelog")]
+        for text in texts:
+            assert text in changelog
+            assert any(text in d for d in descriptions), descriptions
+        assert not any("\r" in d for d in descriptions)
+
+    return check
+
+
+def changelog_outside(ctx: Ctx) -> None:
+    ctx.merge_stage()
+    ctx.env["CHANGELOG_FILE"] = "../CHANGELOG-escaped.md"
+
+
+def changelog_is_directory(ctx: Ctx) -> None:
+    ctx.merge_stage()
+    ctx.write("docs/README.md", "docs\n")
+    ctx.env["CHANGELOG_FILE"] = "docs"
+
+
+def option_injection(ctx: Ctx) -> None:
+    ctx.env["BITBUCKET_COMMIT"] = f"--output={ctx.tmp / 'injected.txt'}"
+
+
+def check_no_injection(ctx: Ctx, outcome: Outcome) -> None:
+    assert not (ctx.tmp / "injected.txt").exists()
+
+
+# Why entries are marked xfail: the pipe's behaviour is wrong there and the fix belongs in a file this
+# change does not touch (see docs/bad-input.md, "Known gaps").
+TARGETS_CHECKED_LATE = (
+    "pipe/flow.py checks a publishing target only when it writes to it, after the work items (and the CHANGELOG "
+    "file, the release record) were written. It should check every target before the first write "
+    "(pipe.preflight) and stop with exit 2, nothing written."
+)
+NEAR_MISS_IDS = (
+    "pipe/sync.py ignores a word that is almost a record ID without saying so ('References: 0 (none)'); it "
+    "should warn with pipe.facts.references.near_miss_record_ids."
+)
+UNKNOWN_RECORD = "recNoSuchRecord00"
+FEAT_107_MOVED = "- FEAT-107 (recWorkItem000107) 'API rate limit docs': status Ready -> In Progress"
+WORKFLOW_WITH_DOING = """\
+workflow:
+  statuses: [Planned, Ready, Doing, In Review, Merged, On Staging, Released]
+  stages: {build: Doing, review: In Review, merge: Merged, deploy: Released}
+"""
+TEMPLATE_OK_HEAD = "{% for r in releases %}## {{ r.version }}\n"
+
+CASES: list[Case] = [
+    # -- the configuration file -------------------------------------------------------------------
+    Case(
+        "yaml-syntax-error",
+        "config file that is not valid YAML (an unclosed `[`)",
+        config("airtable:\n  fields:\n    status: [Status\n    branch: Branch\n"),
+        2,
+        (".airtable-coda-sync.yml line", "not valid YAML"),
+    ),
+    Case(
+        "yaml-tab-indent",
+        "config file indented with a tab",
+        config("airtable:\n\tfields: {}\n"),
+        2,
+        ".airtable-coda-sync.yml line 2: not valid YAML",
+    ),
+    Case(
+        "yaml-not-a-mapping",
+        "config file whose top level is a list",
+        config("- status: Status\n"),
+        2,
+        "expected a mapping at the top level",
+    ),
+    Case(
+        "yaml-unknown-key",
+        "misspelt key in the config file (`feilds`)",
+        config("airtable:\n  feilds:\n    status: State\n"),
+        2,
+        ".airtable-coda-sync.yml line 2 (airtable.feilds): unknown key",
+    ),
+    Case(
+        "yaml-wrong-type",
+        "a string where the config file wants a list (`workflow.statuses`)",
+        config("workflow:\n  statuses: In Progress\n"),
+        2,
+        "(workflow.statuses): Input should be a valid list",
+    ),
+    Case(
+        "yaml-unknown-status",
+        "a stage mapped to a status the workflow does not list",
+        config("workflow:\n  stages:\n    build: Doing\n"),
+        2,
+        "'Doing' is not one of the statuses",
+    ),
+    Case(
+        "yaml-release-groups-wrong",
+        "release notes groups given as a string",
+        config("release:\n  groups: features\n"),
+        2,
+        "groups",
+    ),
+    Case(
+        "yaml-not-utf8",
+        "config file that is not UTF-8",
+        lambda ctx: ctx.write(CONFIG, b"workflow:\n  statuses: [\xff\xfe]\n"),
+        2,
+        ".airtable-coda-sync.yml: cannot be read",
+    ),
+    Case(
+        "config-file-missing",
+        "`CONFIG_FILE` names a file that does not exist",
+        env(CONFIG_FILE="ci/sync.yml"),
+        2,
+        "CONFIG_FILE: got 'ci/sync.yml'; no such file in the repository",
+    ),
+    Case(
+        "config-file-outside",
+        "`CONFIG_FILE` points outside the repository",
+        env(CONFIG_FILE="../../etc/passwd"),
+        2,
+        "CONFIG_FILE: got '../../etc/passwd'; expected a path inside the repository",
+    ),
+    # -- variables ---------------------------------------------------------------------------------
+    Case(
+        "variable-misspelt",
+        "`AIRTABLE_TABEL` instead of `AIRTABLE_TABLE`",
+        env(AIRTABLE_TABLE=None, AIRTABLE_TABEL="Work Items"),
+        2,
+        ("AIRTABLE_TABLE: is required", "AIRTABLE_TABEL is not a variable of this pipe and is ignored; did you mean"),
+    ),
+    Case(
+        "token-missing",
+        "no `AIRTABLE_TOKEN`",
+        env(AIRTABLE_TOKEN=None),
+        2,
+        "AIRTABLE_TOKEN: is required (or set DRY_RUN: 'true' to only print the plan)",
+    ),
+    Case(
+        "boolean-wrong",
+        "`DRY_RUN: sometimes`",
+        env(DRY_RUN="sometimes"),
+        2,
+        "DRY_RUN: got 'sometimes'; expected a boolean: true, false, yes, no, 1 or 0",
+    ),
+    Case(
+        "stage-unknown",
+        "`STAGE: release` (not a stage)",
+        env(STAGE="release"),
+        2,
+        "STAGE: got 'release'; expected",
+    ),
+    Case(
+        "base-id-malformed",
+        "`AIRTABLE_BASE_ID` is the base's name, not its ID",
+        env(AIRTABLE_BASE_ID="Product"),
+        2,
+        "AIRTABLE_BASE_ID: got 'Product'; expected an Airtable base ID",
+    ),
+    Case(
+        "url-malformed",
+        "`AIRTABLE_API_URL` without a scheme",
+        env(AIRTABLE_API_URL="api.airtable.com"),
+        2,
+        "AIRTABLE_API_URL: got 'api.airtable.com'; expected an http:// or https:// URL",
+    ),
+    Case(
+        "number-malformed",
+        "`TIME_BUDGET: ten minutes`",
+        env(TIME_BUDGET="ten minutes"),
+        2,
+        "TIME_BUDGET: got 'ten minutes'; expected a number of seconds",
+    ),
+    Case(
+        "number-negative",
+        "`AIRTABLE_RATE_LIMIT_WAIT: -1`",
+        env(AIRTABLE_RATE_LIMIT_WAIT="-1"),
+        2,
+        "AIRTABLE_RATE_LIMIT_WAIT: got '-1'; expected zero or a positive number of seconds",
+    ),
+    Case(
+        "version-malformed",
+        "`VERSION: next`",
+        env(VERSION="next"),
+        2,
+        "VERSION: got 'next'",
+    ),
+    Case(
+        "coda-incomplete",
+        "`CODA_API_TOKEN` without `CODA_DOC_ID` and `CODA_TABLE`",
+        env(CODA_API_TOKEN=CODA_TOKEN),
+        2,
+        ("CODA_DOC_ID: is required when CODA_API_TOKEN is given", "CODA_TABLE: is required"),
+    ),
+    Case(
+        "many-problems",
+        "several wrong variables at once",
+        env(DRY_RUN="maybe", AIRTABLE_BASE_ID="base", FAIL_ON_ERROR="nope"),
+        2,
+        ("DRY_RUN: got 'maybe'", "AIRTABLE_BASE_ID: got 'base'", "FAIL_ON_ERROR: got 'nope'"),
+    ),
+    # -- KEY_PATTERN and TAG_PATTERN ---------------------------------------------------------------
+    Case(
+        "key-pattern-invalid",
+        r"`KEY_PATTERN: FEAT-(\d+` (unbalanced parenthesis)",
+        env(KEY_PATTERN=r"FEAT-(\d+"),
+        2,
+        "KEY_PATTERN: got 'FEAT-(\\\\d+'; expected a regular expression such as FEAT-\\d+",
+    ),
+    Case(
+        "key-pattern-matches-empty",
+        r"`KEY_PATTERN: \d*` (matches the empty string)",
+        env(KEY_PATTERN=r"\d*"),
+        2,
+        "matches the empty string; it must match at least one character",
+    ),
+    Case(
+        "key-pattern-without-field",
+        "`KEY_PATTERN` without `KEY_FIELD`",
+        env(KEY_FIELD=None),
+        2,
+        "KEY_FIELD: is required when KEY_PATTERN is set",
+    ),
+    Case(
+        "tag-pattern-invalid",
+        r"`TAG_PATTERN: ^v(\d+` (unbalanced parenthesis)",
+        env(TAG_PATTERN=r"^v(\d+"),
+        2,
+        "TAG_PATTERN: got '^v(\\\\d+'",
+    ),
+    # -- templates ---------------------------------------------------------------------------------
+    Case(
+        "template-syntax-error",
+        "changelog template with a syntax error",
+        template(TEMPLATE_OK_HEAD + "{{ r.version }\n{% endfor %}\n"),
+        2,
+        ("changelog template notes.md.j2, line 2", "syntax error"),
+    ),
+    Case(
+        "template-undefined",
+        "changelog template using a variable that does not exist",
+        template("{{ no_such_variable }}\n"),
+        2,
+        ("notes.md.j2, line 1", "undefined: 'no_such_variable' is undefined"),
+    ),
+    Case(
+        "template-sandbox-escape",
+        "changelog template reaching Python internals (`''.__class__.__mro__`)",
+        template("{{ ''.__class__.__mro__[1].__subclasses__() }}\n"),
+        2,
+        ("notes.md.j2, line 1", "not allowed in the sandbox"),
+    ),
+    Case(
+        "template-mutation",
+        "changelog template changing its context (`releases.append`)",
+        template("{% set _ = releases.append(1) %}x\n"),
+        2,
+        ("notes.md.j2, line 1", "not allowed in the sandbox"),
+    ),
+    Case(
+        "template-huge-output",
+        "changelog template building a 10 MB string",
+        template("{{ 'x' * 10000000 }}\n"),
+        2,
+        "repeating a sequence to more than 100000 items is not allowed",
+    ),
+    Case(
+        "template-include-outside",
+        "changelog template including a file outside the repository",
+        template("{% include '../../outside.j2' %}\n"),
+        2,
+        "leaves the repository",
+    ),
+    Case(
+        "template-missing",
+        "`CHANGELOG_TEMPLATE` names a file that does not exist",
+        lambda ctx: (ctx.merge_stage(), ctx.env.update(CHANGELOG_TEMPLATE="templates/nope.md.j2")),
+        2,
+        "templates/nope.md.j2",
+    ),
+    Case(
+        "template-not-utf8",
+        "changelog template that is not UTF-8",
+        template(b"## {{ releases[0].version }} \xff\xfe\n"),
+        2,
+        "cannot be read",
+    ),
+    # -- git -------------------------------------------------------------------------------------
+    Case(
+        "no-git-repository",
+        "the pipe runs outside a git clone",
+        no_git_repository,
+        2,
+        "No git repository",
+    ),
+    Case(
+        "empty-repository",
+        "a repository without any commit",
+        empty_repository,
+        2,
+        "Run the pipe in a step that clones a repository with at least one commit",
+    ),
+    Case(
+        "commit-not-in-clone",
+        "`BITBUCKET_COMMIT` is not in the clone",
+        env(BITBUCKET_COMMIT="0123456789abcdef0123456789abcdef01234567"),
+        0,
+        "commit 0123456789abcdef0123456789abcdef01234567 is not in this clone; using HEAD instead",
+        writes=True,
+    ),
+    Case(
+        "commit-option-injection",
+        "`BITBUCKET_COMMIT` that looks like a git option (`--output=…`)",
+        option_injection,
+        0,
+        "is not in this clone; using HEAD instead",
+        writes=True,
+        check=check_no_injection,
+    ),
+    Case(
+        "main-branch-missing",
+        "`MAIN_BRANCH: trunk`, a branch the clone does not have",
+        env(MAIN_BRANCH="trunk"),
+        0,
+        "branch 'trunk' is not in this clone",
+        writes=True,
+    ),
+    Case(
+        "empty-range",
+        "a build of a branch with no commits of its own",
+        empty_range,
+        0,
+        ("Commits: 0", "No Airtable records are referenced by this run."),
+    ),
+    # -- records -----------------------------------------------------------------------------------
+    Case(
+        "record-id-unknown",
+        "a commit naming a record ID the table does not have",
+        lambda ctx: ctx.commit(f"docs: see {UNKNOWN_RECORD}"),
+        0,
+        f"- {UNKNOWN_RECORD}: skipped, no such record in the table",
+        writes=True,
+    ),
+    Case(
+        "record-id-malformed",
+        "record IDs one character short or in capitals (`recWorkItem00010`, `RECWORKITEM000107`)",
+        lambda ctx: (
+            env(BITBUCKET_BRANCH="feature/docs", KEY_PATTERN=None, KEY_FIELD=None)(ctx),
+            ctx.commit("docs: fixes recWorkItem00010 and RECWORKITEM000107"),
+        ),
+        0,
+        ("'recWorkItem00010' looks like an Airtable record ID but is not one", "'RECWORKITEM000107'"),
+        xfail=NEAR_MISS_IDS,
+    ),
+    Case(
+        "key-unknown",
+        "a commit naming a key no record has (`FEAT-999`)",
+        lambda ctx: ctx.commit("docs: see FEAT-999"),
+        0,
+        "- FEAT-999: skipped, no record has this key",
+        writes=True,
+    ),
+    Case(
+        "key-duplicate",
+        "a key two records share",
+        duplicate_key,
+        0,
+        "the key matches 2 records",
+    ),
+    Case(
+        "key-field-unknown",
+        "`KEY_FIELD: Ticket`, a field the table does not have",
+        env(KEY_FIELD="Ticket"),
+        2,
+        "has no field 'Ticket'",
+    ),
+    Case(
+        "field-unknown",
+        "the config file maps a field the table does not have",
+        config("airtable:\n  fields:\n    branch: Git Branch\n"),
+        2,
+        "has no field 'Git Branch'",
+    ),
+    Case(
+        "field-wrong-type",
+        "the config file maps the branch to a date field",
+        config("airtable:\n  fields:\n    branch: Merged At\n"),
+        2,
+        "airtable.fields.branch: 'Merged At' (fldWIMergedAt0000) is of type dateTime",
+    ),
+    Case(
+        "status-option-missing",
+        "the workflow moves records to a status the select field does not offer",
+        config(WORKFLOW_WITH_DOING),
+        2,
+        "has no option 'Doing'",
+    ),
+    # -- Airtable tokens, base, tables --------------------------------------------------------------
+    Case(
+        "airtable-token-invalid",
+        "`AIRTABLE_TOKEN` Airtable does not know",
+        env(AIRTABLE_TOKEN="fake-airtable-token-revoked"),
+        2,
+        "AIRTABLE_TOKEN",
+    ),
+    Case(
+        "airtable-token-read-only",
+        "a token without the scopes `data.records:write` and `schema.bases:read`",
+        env(AIRTABLE_TOKEN=SAMPLE_READONLY_TOKEN),
+        2,
+        "Airtable let the token read but not write: add the scope data.records:write to the token",
+    ),
+    Case(
+        "airtable-token-other-base",
+        "a token the base is not added to",
+        token_for_another_base,
+        2,
+        "Check AIRTABLE_BASE_ID and the table name 'Work Items'",
+    ),
+    Case(
+        "airtable-base-missing",
+        "`AIRTABLE_BASE_ID` of a base that does not exist",
+        env(AIRTABLE_BASE_ID="appNoSuchBase0000"),
+        2,
+        "AIRTABLE_BASE_ID: Airtable found no base 'appNoSuchBase0000'",
+    ),
+    Case(
+        "airtable-table-missing",
+        "`AIRTABLE_TABLE: Work Itemz`",
+        env(AIRTABLE_TABLE="Work Itemz"),
+        2,
+        "AIRTABLE_TABLE: there is no table 'Work Itemz' in base appSampleProduct1; tables there: Work Items",
+    ),
+    Case(
+        "releases-table-missing",
+        "`AIRTABLE_RELEASES_TABLE: Releasez` at merge",
+        lambda ctx: (ctx.merge_stage(), ctx.env.update(AIRTABLE_RELEASES_TABLE="Releasez")),
+        2,
+        "AIRTABLE_RELEASES_TABLE: base appSampleProduct1 has no table 'Releasez'",
+        xfail=TARGETS_CHECKED_LATE,
+    ),
+    Case(
+        "deployments-table-missing",
+        "`AIRTABLE_DEPLOYMENTS_TABLE: Deploys` at deploy",
+        lambda ctx: (
+            ctx.merge_stage(),
+            ctx.env.update(AIRTABLE_DEPLOYMENTS_TABLE="Deploys", BITBUCKET_DEPLOYMENT_ENVIRONMENT="staging"),
+        ),
+        2,
+        "Check AIRTABLE_BASE_ID and the table name 'Deploys'",
+    ),
+    # -- Coda ------------------------------------------------------------------------------------
+    Case(
+        "coda-token-invalid",
+        "`CODA_API_TOKEN` Coda does not know",
+        coda_merge(CODA_API_TOKEN="fake-coda-token-revoked"),
+        2,
+        "CODA_API_TOKEN: Coda refused the token",
+        coda=True,
+        xfail=TARGETS_CHECKED_LATE,
+    ),
+    Case(
+        "coda-token-read-only",
+        "a Coda token that may only read",
+        coda_token(access="read"),
+        2,
+        "it needs read and write access to Coda doc Rn7Q2xWk4T",
+        coda=True,
+        xfail=TARGETS_CHECKED_LATE,
+    ),
+    Case(
+        "coda-token-other-doc",
+        "a Coda token restricted to another doc",
+        coda_token(doc="OtherDoc00"),
+        2,
+        "it needs read and write access to Coda doc Rn7Q2xWk4T",
+        coda=True,
+        xfail=TARGETS_CHECKED_LATE,
+    ),
+    Case(
+        "coda-doc-missing",
+        "`CODA_DOC_ID` of a doc that does not exist",
+        coda_merge(CODA_DOC_ID="NoSuchDoc0"),
+        2,
+        "CODA_DOC_ID: Coda found no Coda doc NoSuchDoc0",
+        coda=True,
+        xfail=TARGETS_CHECKED_LATE,
+    ),
+    Case(
+        "coda-table-missing",
+        "`CODA_TABLE: Changelogz`",
+        coda_merge(CODA_TABLE="Changelogz"),
+        2,
+        "CODA_TABLE: there is no table 'Changelogz' in Coda doc Rn7Q2xWk4T; tables there: 'Changelog'",
+        coda=True,
+        xfail=TARGETS_CHECKED_LATE,
+    ),
+    Case(
+        "coda-column-missing",
+        "the config file maps a Coda column the table does not have",
+        coda_merge_with_config("coda:\n  columns:\n    scope: Area\n"),
+        2,
+        ("coda.columns.scope", "'Area'"),
+        coda=True,
+        xfail=TARGETS_CHECKED_LATE + " Also, the log does not name the missing column (see report).",
+    ),
+    Case(
+        "coda-page-missing",
+        "`CODA_PAGE: Notes` (no such page)",
+        coda_merge(CODA_PAGE="Notes"),
+        2,
+        "CODA_PAGE: there is no page 'Notes' in Coda doc Rn7Q2xWk4T",
+        coda=True,
+        xfail=TARGETS_CHECKED_LATE,
+    ),
+    Case(
+        "coda-select-option-missing",
+        "a commit type the Coda select column has no option for",
+        lambda ctx: (ctx.merge_stage(coda=True), ctx.commit("security: rotate keys FEAT-107")),
+        0,
+        "is not an option of the select column 'Type'",
+        writes=True,
+        coda=True,
+    ),
+    Case(
+        "coda-row-over-85kb",
+        "a 90 KB commit subject (over Coda's 85 KB row limit)",
+        huge_row,
+        1,
+        "over Coda's 85 KB limit per row",
+        writes=True,
+        coda=True,
+    ),
+    Case(
+        "coda-request-over-2mb",
+        "30 rows of 75 KB each (2.2 MB, over Coda's 2 MB request limit)",
+        huge_request,
+        0,
+        "Coda table Changelog: written (32 written)",
+        writes=True,
+        coda=True,
+        check=check_huge_request,
+    ),
+    # -- commit messages -----------------------------------------------------------------------------
+    Case(
+        "message-huge",
+        "a 5 MB commit message",
+        message_at_build("docs: huge FEAT-107\n\n" + ("lorem ipsum " * 440_000)),
+        0,
+        FEAT_107_MOVED,
+        writes=True,
+        check=check_huge_message,
+    ),
+    Case(
+        "message-binary",
+        "a commit message with invalid UTF-8 and control bytes",
+        message_at_build(b"docs: \xff\xfe\xc3\x28 FEAT-107 \x01\x1b[31m\n", raw=True),
+        0,
+        FEAT_107_MOVED,
+        writes=True,
+        check=check_feat_107_moved,
+    ),
+    Case(
+        "message-crlf",
+        "a commit message with CRLF line ends",
+        message_at_merge("feat: windows line ends FEAT-107\r\n\r\nBody.\r\n"),
+        0,
+        "Coda table Changelog: written",
+        writes=True,
+        coda=True,
+        check=check_text_kept("windows line ends"),
+    ),
+    Case(
+        "message-emoji",
+        "emoji in a commit message",
+        message_at_merge("feat: 🚀 launch rockets 👩‍💻 FEAT-107"),
+        0,
+        "Coda table Changelog: written",
+        writes=True,
+        coda=True,
+        check=check_text_kept("🚀 launch rockets 👩‍💻"),
+    ),
+    Case(
+        "message-right-to-left",
+        "right-to-left text (and a bidi override) in a commit message",
+        message_at_merge("fix: תיקון שגיאת התחברות \u202eFEAT-107"),
+        0,
+        "Coda table Changelog: written",
+        writes=True,
+        coda=True,
+        check=check_text_kept("תיקון שגיאת התחברות"),
+    ),
+    # -- output files ---------------------------------------------------------------------------------
+    Case(
+        "changelog-outside",
+        "`CHANGELOG_FILE: ../CHANGELOG-escaped.md` (outside the repository)",
+        changelog_outside,
+        2,
+        "CHANGELOG_FILE",
+    ),
+    Case(
+        "changelog-is-directory",
+        "`CHANGELOG_FILE` names a directory",
+        changelog_is_directory,
+        2,
+        "CHANGELOG_FILE",
+    ),
+]
