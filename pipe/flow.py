@@ -25,7 +25,7 @@ from pipe.facts.release import ReleaseFacts, gather_release
 from pipe.log import Redactor, configure_logging
 from pipe.model import CommitRange, PipelineContext, Stage, SyncPlan
 from pipe.preflight import run_check_stage
-from pipe.publish import apply_publish, plan_publish
+from pipe.publish import apply_publish, check_targets, plan_publish
 from pipe.recovery import run_rollback
 from pipe.report.json_report import build_report, write_report
 from pipe.report.shared_storage import RELEASE_FILE, shared_release_version, write_shared
@@ -137,6 +137,8 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
     plan = planned.plan
     # Rendered before any write: a template error stops the run with nothing written.
     release = plan_publish(facts, planned.resolution or unknown_resolution(settings.file.airtable.fields))
+    if release is not None and not v.DRY_RUN:
+        check_targets(facts, planned.client)  # every publishing target, before the first write of the run
     outcome = "planned" if v.DRY_RUN else "ok"
     try:
         if v.DRY_RUN:

@@ -13,6 +13,7 @@ from pipe.model import Stage
 from pipe.plan.changelog import changelog_rows
 from pipe.plan.records import Resolution
 from pipe.plan.release import ReleasePlan, TargetResult, plan_release
+from pipe.preflight.fields import pin_section
 from pipe.release.links import Links
 from pipe.sinks.airtable_release import AirtableReleaseSink
 from pipe.sinks.changelog_file import ChangelogFileSink
@@ -46,6 +47,28 @@ def plan_publish(facts: RunFactsBundle, resolution: Resolution) -> ReleasePlan |
         int(time.time()),
     )
     return plan
+
+
+def check_targets(facts: RunFactsBundle, client: AirtableClient | None) -> None:
+    """Before the first write of a merge or deploy run: every configured publishing target exists and has the
+    mapped fields or columns, by reading (schemas, column lists, the page). A problem raises a UserError
+    naming it, so nothing at all is written, not even the work items."""
+    v = facts.settings.variables
+    airtable = facts.settings.file.airtable
+    if client is not None:
+        sections = [("AIRTABLE_RELEASES_TABLE", airtable.releases, "airtable.releases")]
+        if facts.decision.stage is Stage.DEPLOY:
+            sections.append(("AIRTABLE_DEPLOYMENTS_TABLE", airtable.deployments, "airtable.deployments"))
+        for variable, fields, name in sections:
+            table = getattr(v, variable)
+            if table:  # a missing table, field or a type change raises AirtableConfigError
+                pin_section(client.for_table(table).schema(variable), fields, name)
+    if v.CODA_API_TOKEN and v.CODA_DOC_ID:
+        coda = CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, coda_policy(facts.deadline))
+        if v.CODA_TABLE:
+            CodaRowSink(coda, v.CODA_TABLE, facts.settings.file.coda.columns, Journal(None, None)).check()
+        if v.CODA_PAGE:
+            coda.page(v.CODA_PAGE)
 
 
 def apply_publish(
@@ -117,7 +140,7 @@ def publish_to_coda(facts: RunFactsBundle, plan: ReleasePlan, journal: Journal, 
             )
             results.append(TargetResult(f"Coda table {outcome.table}", _rows_status(outcome, dry_run), outcome.detail))
         except (CodaError, CodaConfigError) as exc:
-            results.append(TargetResult(table_target, "failed", str(exc)))
+            results.append(TargetResult(table_target, "failed", _message(exc)))
     if v.CODA_PAGE:
         try:
             page = CodaPageSink(client, journal).apply(v.CODA_PAGE, plan.version, plan.markdown, dry_run=dry_run)
@@ -126,8 +149,13 @@ def publish_to_coda(facts: RunFactsBundle, plan: ReleasePlan, journal: Journal, 
                 status = "pending"
             results.append(TargetResult(page_target, status, page.message))
         except (CodaError, CodaConfigError) as exc:
-            results.append(TargetResult(page_target, "failed", str(exc)))
+            results.append(TargetResult(page_target, "failed", _message(exc)))
     return results
+
+
+def _message(exc: Exception) -> str:
+    problems = getattr(exc, "problems", None)
+    return f"{exc} {'; '.join(problems)}" if problems else str(exc)
 
 
 def _rows_status(outcome: CodaRowsOutcome, dry_run: bool) -> str:

@@ -14,7 +14,7 @@ from pipe.clients.airtable import (
 )
 from pipe.facts.airtable_state import read_state, unknown_resolution
 from pipe.facts.deployments import deployments_to, last_deployment, since_deployment
-from pipe.facts.references import find_references
+from pipe.facts.references import find_references, near_miss_record_ids
 from pipe.model import Stage, SyncPlan
 from pipe.plan.records import Resolution, RunFacts, plan_records
 from pipe.preflight.fields import pin_fields
@@ -68,6 +68,12 @@ def plan_sync(facts: RunFactsBundle) -> PlannedSync:
     client: AirtableClient | None = make_client(facts) if v.AIRTABLE_TOKEN else None
     if client is not None and facts.decision.stage is Stage.DEPLOY:
         narrow_to_last_deployment(facts, client)
+    for word in near_miss_record_ids([facts.branch or "", *(c.message for c in facts.commit_range.commits)]):
+        log.warning(
+            "%r looks like an Airtable record ID but is not one (rec + exactly 14 letters or digits, case-sensitive); "
+            "it is ignored: correct it in the branch name or commit message",
+            word,
+        )
     references = find_references(facts.branch, facts.commit_range.commits, v.KEY_PATTERN)
     log.info("References: %d (%s)", len(references), ", ".join(sorted({r.value for r in references})) or "none")
     # Records the release notes mention are read too (in the same requests), for their titles.

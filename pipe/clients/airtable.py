@@ -86,8 +86,9 @@ class AirtableClient:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def schema(self) -> TableSchema | None:
-        """The table's schema from the Meta API, or None when the token may not read schemas."""
+    def schema(self, variable: str = "AIRTABLE_TABLE") -> TableSchema | None:
+        """The table's schema from the Meta API, or None when the token may not read schemas. `variable` names
+        the setting a missing table came from, for the message."""
         try:
             data = self.api.request("GET", self.api.build_url(f"meta/bases/{self.base_id}/tables"))
         except requests.RequestException as exc:
@@ -112,7 +113,7 @@ class AirtableClient:
                 primary = next((f.name for f in fields.values() if f.id == table.get("primaryFieldId")), "")
                 return TableSchema(id=table["id"], name=table["name"], primary_field=primary, fields=fields)
         raise AirtableConfigError(
-            f"AIRTABLE_TABLE: there is no table {self.table_name!r} in base {self.base_id}; "
+            f"{variable}: there is no table {self.table_name!r} in base {self.base_id}; "
             f"tables there: {', '.join(t.get('name', '?') for t in data.get('tables', []))}"
         )
 
