@@ -4,7 +4,9 @@ A batch Airtable refuses as a whole (422) is retried record by record, so one ba
 stops the others; what failed is kept on its plan for the report. When Airtable itself fails (no
 answer, 429 or 5xx after the HTTP policy's retries, the token refused after some records were
 written) or the time budget runs out, the sink stops: the records left are marked not written, and
-a re-run writes them (it writes only differences).
+a re-run writes them (it writes only differences). The batch that failed without an answer saying
+whether Airtable applied it (an attempt may have been carried out before its answer was lost) is
+journaled as unconfirmed, so a rollback still covers it.
 """
 
 from __future__ import annotations
@@ -79,15 +81,27 @@ class AirtableRecordSink:
 
     def _write(self, batch: Sequence[RecordPlan]) -> None:
         updates = [(p.record_id, {c.field: c.after for c in p.changes}) for p in batch]
-        self.client.update(updates)
+        try:
+            self.client.update(updates)
+        except (AirtableError, BudgetExceeded) as exc:
+            if isinstance(exc, BudgetExceeded) or _service_failure(exc):
+                # No answer said whether Airtable carried the write out: an attempt may have been applied and
+                # its answer lost before the retries failed. Journaled as unconfirmed, so a rollback covers it.
+                self._journal(batch, unconfirmed=True)
+            raise
         for plan in batch:
             plan.written = True
+        self._journal(batch)
+
+    def _journal(self, batch: Sequence[RecordPlan], *, unconfirmed: bool = False) -> None:
+        for plan in batch:
             self.journal.record(
                 "airtable",
                 self.client.table_name,
                 plan.record_id,
                 {c.field: (c.before, c.after) for c in plan.changes},
                 created=False,
+                unconfirmed=unconfirmed,
             )
 
 

@@ -103,6 +103,10 @@ class CodaPageSink:
         try:
             request_id = self.client.append_to_page(target, content)
         except CodaError as exc:
+            if exc.status is None or exc.status >= 500:
+                # No answer said whether Coda took the append (it is never replayed): journaled as unconfirmed.
+                changes = {"content": (None, content)}
+                self.journal.record("coda", f"page {target.name}", release, changes, unconfirmed=True)
             return CodaPageOutcome(
                 target.name,
                 release,

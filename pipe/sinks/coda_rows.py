@@ -10,8 +10,10 @@
   refuses with a 400 is retried row by row, so one bad row does not stop the others.
 - Select columns with a fixed option list: a value that is not an option is left out of the row (and
   out of the comparison), with a message saying which option to add; the rest of the row is written.
-- Every accepted write (202) is journaled. Mutations are then polled up to `MutationPolling.timeout`;
-  those Coda has not completed by then are reported as queued, not confirmed (not as failures).
+- Every accepted write (202) is journaled; a batch that failed without an answer saying whether Coda took
+  it (dropped connection, 429 or 5xx after the retries) is journaled as unconfirmed. Mutations are then
+  polled up to `MutationPolling.timeout`; those Coda has not completed by then are reported as queued, not
+  confirmed (not as failures).
 """
 
 from __future__ import annotations
@@ -339,7 +341,15 @@ class CodaRowSink:
                         write.outcome.note(str(single))
 
     def _send(self, table: CodaTable, keys: list[str], chunk: list[_Write]) -> None:
-        request_id = self.client.upsert_rows(table, [w.cells for w in chunk], keys)
+        try:
+            request_id = self.client.upsert_rows(table, [w.cells for w in chunk], keys)
+        except (CodaError, BudgetExceeded) as exc:
+            if isinstance(exc, BudgetExceeded) or _outcome_unknown(exc):
+                # No answer said whether Coda queued the upsert (an attempt may have been applied and its answer
+                # lost before the retries failed): journaled as unconfirmed, so the trail stays complete.
+                for write in chunk:
+                    self.journal.record("coda", table.name, write.outcome.key, write.journal, unconfirmed=True)
+            raise
         for write in chunk:
             write.outcome.status = "written"
             write.outcome.request_id = request_id
@@ -370,6 +380,11 @@ class CodaRowSink:
                     row.note(f"Coda completed the write with a warning: {warning}")
                 elif not confirmed:
                     row.note("queued in Coda, not confirmed yet")
+
+
+def _outcome_unknown(exc: CodaError) -> bool:
+    """No answer, or 429/5xx after the policy's retries: an earlier attempt may have been carried out."""
+    return exc.status is None or exc.status == 429 or exc.status >= 500
 
 
 def _cell_value(value: Any) -> Any:

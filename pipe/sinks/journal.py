@@ -3,7 +3,10 @@
 Lines are appended as JSON (one object per field written) and flushed as they happen, so a run
 that dies half way still leaves an exact trail of what it changed. `created` says whether the write
 created the record (true), updated an existing one (false), or the sink cannot tell (null); a
-rollback (pipe.recovery) never blanks a record the run created.
+rollback (pipe.recovery) never blanks a record the run created. A write sent without an answer saying
+whether it was carried out (the connection dropped, or the service kept failing, after an attempt that may
+have been applied) is journaled with `"unconfirmed": true`: a rollback covers it either way (a field that
+still holds its `before` needs nothing).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class JournalEntry:
     run_id: str | None
     time: str
     created: bool | None = None
+    unconfirmed: bool = False  # sent, but no answer said whether the service carried it out
 
 
 class Journal:
@@ -43,10 +47,11 @@ class Journal:
         changes: dict[str, tuple[Any, Any]],
         *,
         created: bool | None = None,
+        unconfirmed: bool = False,
     ) -> None:
         now = datetime.now(tz=UTC).isoformat(timespec="seconds")
         for field, (before, after) in changes.items():
-            entry = JournalEntry(service, table, record, field, before, after, self.run_id, now, created)
+            entry = JournalEntry(service, table, record, field, before, after, self.run_id, now, created, unconfirmed)
             self.entries.append(entry)
             self._write(entry)
 
@@ -56,7 +61,10 @@ class Journal:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a", encoding="utf-8")
-        self._file.write(json.dumps(asdict(entry), ensure_ascii=False, default=str) + "\n")
+        data = asdict(entry)
+        if not entry.unconfirmed:
+            del data["unconfirmed"]  # only unconfirmed writes carry the key
+        self._file.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
         self._file.flush()
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 
@@ -10,6 +11,7 @@ import pytest
 from pipe.clients.airtable import AirtableConfigError, AirtableError
 from pipe.clients.http import BudgetExceeded
 from pipe.model import FieldChange, RecordPlan
+from pipe.recovery.journal_reader import read_journal
 from pipe.sinks.airtable_records import AirtableRecordSink
 from pipe.sinks.journal import Journal
 
@@ -92,8 +94,40 @@ def test_when_airtable_itself_fails_the_sink_stops_and_marks_the_rest(status, ca
     assert [p.written for p in records] == [True] * 10 + [False] * 15
     assert {p.error for p in records[10:20]} == {str(failure)}
     assert {p.error for p in records[20:]} == {f"not written after an earlier failure: {failure}"}
-    assert len(journal.entries) == 10
+    assert [e.record for e in journal.entries if not e.unconfirmed] == [p.record_id for p in records[:10]]
+    # The failed batch may have been applied before its answer was lost: journaled, marked unconfirmed.
+    assert [e.record for e in journal.entries if e.unconfirmed] == [p.record_id for p in records[10:20]]
     assert "Airtable stopped taking writes: 10 records written, 15 not" in caplog.text
+
+
+def test_a_batch_refused_for_its_content_is_not_journaled():
+    refusal = AirtableError("422", status=422, error_type="INVALID_VALUE_FOR_COLUMN")
+    records, _, journal = apply(lambda ids: refusal, 3)
+
+    assert not any(p.written for p in records)
+    assert journal.entries == []  # Airtable answered: nothing was written
+
+
+def test_the_batch_in_flight_when_the_time_budget_runs_out_is_journaled_unconfirmed():
+    records, _, journal = apply(on_call(2, BudgetExceeded("out of time")), 15)
+
+    assert [e.record for e in journal.entries] == [p.record_id for p in records]
+    assert [e.unconfirmed for e in journal.entries] == [False] * 10 + [True] * 5
+    assert [p.written for p in records] == [True] * 10 + [False] * 5
+
+
+def test_unconfirmed_writes_are_marked_in_the_journal_file(tmp_path):
+    path = tmp_path / "run.journal.jsonl"
+    journal = Journal(path, "run-1")
+    client = FakeClient(on_call(2, AirtableError("no answer", status=None)))
+    AirtableRecordSink(client, journal).apply(plans(12))  # type: ignore[arg-type]
+    journal.close()
+
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert ["unconfirmed" in line for line in lines] == [False] * 10 + [True] * 2
+    assert all(line["unconfirmed"] is True for line in lines[10:])
+    contents = read_journal(path)  # a rollback reads unconfirmed lines like any other
+    assert len(contents.records) == 12
 
 
 def test_a_service_failure_during_the_record_by_record_retry_stops_too():
