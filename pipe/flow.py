@@ -25,7 +25,7 @@ from pipe.facts.release import ReleaseFacts, gather_release
 from pipe.log import Redactor, configure_logging
 from pipe.model import CommitRange, PipelineContext, Stage, SyncPlan
 from pipe.preflight import run_check_stage
-from pipe.publish import apply_publish, check_targets, plan_publish
+from pipe.publish import apply_publish, check_targets, coda_client, plan_publish
 from pipe.recovery import run_rollback
 from pipe.report.json_report import build_report, write_report
 from pipe.report.shared_storage import RELEASE_FILE, shared_release_version, write_shared
@@ -137,8 +137,9 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
     plan = planned.plan
     # Rendered before any write: a template error stops the run with nothing written.
     release = plan_publish(facts, planned.resolution or unknown_resolution(settings.file.airtable.fields))
+    coda = coda_client(facts) if release is not None else None
     if release is not None and not v.DRY_RUN:
-        check_targets(facts, planned.client)  # every publishing target, before the first write of the run
+        check_targets(facts, planned.client, coda)  # every publishing target, before the first write of the run
     outcome = "planned" if v.DRY_RUN else "ok"
     try:
         if v.DRY_RUN:
@@ -146,7 +147,7 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
         elif any(p.changes for p in plan.records):
             apply_sync(facts, planned, journal)
         if release is not None:
-            apply_publish(facts, release, planned.client, journal, dry_run=v.DRY_RUN)
+            apply_publish(facts, release, planned.client, coda, journal, dry_run=v.DRY_RUN)
     except SyncError as exc:
         outcome = "failed"
         plan.warnings.append(str(exc))
@@ -162,7 +163,8 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
     failed = tally["failed"] > 0 or outcome == "failed" or bool(release and release.failed)
     if failed:
         outcome = "failed"
-    extra: dict[str, Any] = {"http": planned.http_stats, "elapsed_seconds": round(time.monotonic() - started, 3)}
+    http = {**planned.http_stats, **({"coda": dict(coda.policy.stats)} if coda else {})}
+    extra: dict[str, Any] = {"http": http, "elapsed_seconds": round(time.monotonic() - started, 3)}
     if release is not None:
         extra["release"] = release.as_dict()
     report = build_report(plan, stage_reason=facts.decision.reason, outcome=outcome, extra=extra)

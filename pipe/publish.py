@@ -49,7 +49,15 @@ def plan_publish(facts: RunFactsBundle, resolution: Resolution) -> ReleasePlan |
     return plan
 
 
-def check_targets(facts: RunFactsBundle, client: AirtableClient | None) -> None:
+def coda_client(facts: RunFactsBundle) -> CodaClient | None:
+    """One Coda client per run: its pace is the one per-user budget Coda counts against."""
+    v = facts.settings.variables
+    if not (v.CODA_API_TOKEN and v.CODA_DOC_ID):
+        return None
+    return CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, coda_policy(facts.deadline))
+
+
+def check_targets(facts: RunFactsBundle, client: AirtableClient | None, coda: CodaClient | None) -> None:
     """Before the first write of a merge or deploy run: every configured publishing target exists and has the
     mapped fields or columns, by reading (schemas, column lists, the page). A problem raises a UserError
     naming it, so nothing at all is written, not even the work items."""
@@ -63,8 +71,7 @@ def check_targets(facts: RunFactsBundle, client: AirtableClient | None) -> None:
             table = getattr(v, variable)
             if table:  # a missing table, field or a type change raises AirtableConfigError
                 pin_section(client.for_table(table).schema(variable), fields, name)
-    if v.CODA_API_TOKEN and v.CODA_DOC_ID:
-        coda = CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, coda_policy(facts.deadline))
+    if coda is not None:
         if v.CODA_TABLE:
             CodaRowSink(coda, v.CODA_TABLE, facts.settings.file.coda.columns, Journal(None, None)).check()
         if v.CODA_PAGE:
@@ -72,7 +79,13 @@ def check_targets(facts: RunFactsBundle, client: AirtableClient | None) -> None:
 
 
 def apply_publish(
-    facts: RunFactsBundle, plan: ReleasePlan, client: AirtableClient | None, journal: Journal, *, dry_run: bool
+    facts: RunFactsBundle,
+    plan: ReleasePlan,
+    client: AirtableClient | None,
+    coda: CodaClient | None,
+    journal: Journal,
+    *,
+    dry_run: bool,
 ) -> None:
     """Publish to every configured target; a failed target never stops the others. The deployment
     is logged last and only when everything before it succeeded, so a failed deploy is retried whole."""
@@ -91,7 +104,7 @@ def apply_publish(
         else:
             sink = AirtableReleaseSink(client.for_table(v.AIRTABLE_RELEASES_TABLE), airtable.releases, journal)
             results.append(sink.apply(plan, dry_run=dry_run))
-    results.extend(publish_to_coda(facts, plan, journal, dry_run=dry_run))
+    results.extend(publish_to_coda(facts, plan, coda, journal, dry_run=dry_run))
     if plan.stage is Stage.DEPLOY and v.AIRTABLE_DEPLOYMENTS_TABLE and plan.environment:
         if any(r.status == "failed" for r in results):
             results.append(
@@ -117,21 +130,22 @@ def apply_publish(
             )
 
 
-def publish_to_coda(facts: RunFactsBundle, plan: ReleasePlan, journal: Journal, *, dry_run: bool) -> list[TargetResult]:
+def publish_to_coda(
+    facts: RunFactsBundle, plan: ReleasePlan, client: CodaClient | None, journal: Journal, *, dry_run: bool
+) -> list[TargetResult]:
     """Rows in CODA_TABLE (one per entry, upserted on release + entry key) and the notes on CODA_PAGE."""
     v = facts.settings.variables
     if not v.CODA_DOC_ID or not (v.CODA_TABLE or v.CODA_PAGE):
         return []
     rows = changelog_rows(plan.notes, release_links(facts))
     table_target, page_target = f"Coda table {v.CODA_TABLE}", f"Coda page {v.CODA_PAGE}"
-    if not v.CODA_API_TOKEN:  # a dry run without a token: show what would be sent
+    if client is None:  # a dry run without a token: show what would be sent
         results = []
         if v.CODA_TABLE:
             results.append(TargetResult(table_target, "planned", f"{len(rows)} rows (not read: no CODA_API_TOKEN)"))
         if v.CODA_PAGE:
             results.append(TargetResult(page_target, "planned", f"release {plan.version} (not read)"))
         return results
-    client = CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, coda_policy(facts.deadline))
     results = []
     if v.CODA_TABLE:
         try:

@@ -35,10 +35,14 @@ class BudgetExceeded(SyncError):
 
 
 class SlidingWindowLimiter:
-    """At most `limit` requests in any `window` seconds, measured when each request is sent.
+    """At most `limit` requests in any `window` seconds.
 
     The services count requests the same way (a sliding window), so pacing on our side keeps
-    429s rare. `margin` absorbs the difference between our send time and their arrival time.
+    429s rare. A request's slot is taken when it is sent and, once its answer is in (`done()`), moved
+    to that moment: the service saw the request at some time between the two, so counting from the
+    answer can never put six requests in the service's window, even when one request travelled slowly
+    (a fresh TLS connection after a drop) and the next quickly. It costs at most one request's latency
+    per window. `margin` absorbs clock differences.
     """
 
     def __init__(self, limit: int, window: float, margin: float = 0.025, clock=time.monotonic, sleep=time.sleep):
@@ -68,6 +72,12 @@ class SlidingWindowLimiter:
                 raise BudgetExceeded("the time budget ends before the rate limit allows another request")
             self._sleep(delay)
             waited += delay
+
+    def done(self) -> None:
+        """The answer to the newest request arrived (the client sends one request at a time)."""
+        with self._lock:
+            if self._sent:
+                self._sent[-1] = max(self._sent[-1], self._clock())
 
 
 @dataclass
@@ -128,12 +138,15 @@ class PolicyAdapter(HTTPAdapter):
         attempt = 0
         while True:
             self._check_budget(0.0)
-            for limiter in policy.limiters(request):
+            limiters = policy.limiters(request)
+            for limiter in limiters:
                 limiter.acquire(policy.deadline)
             policy.stats["requests"] += 1
             try:
                 response = super().send(request, stream, timeout, verify, cert, proxies)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                for limiter in limiters:
+                    limiter.done()
                 policy.stats["dropped"] += 1
                 if not safe or attempt + 1 >= policy.max_attempts:
                     raise
@@ -147,6 +160,8 @@ class PolicyAdapter(HTTPAdapter):
                     delay,
                 )
             else:
+                for limiter in limiters:
+                    limiter.done()
                 status = response.status_code
                 if status not in RETRY_STATUSES:
                     return response

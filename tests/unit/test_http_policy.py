@@ -34,6 +34,20 @@ def test_limiter_lets_a_burst_through_then_spaces_requests_by_the_window():
     assert sent[-1] - sent[0] == pytest.approx(2 * 1.025)
 
 
+def test_limiter_counts_a_slow_request_from_its_answer():
+    # The service saw the first request somewhere between sending and answering; counting from the answer
+    # keeps a quick request sent later out of the same window of the service.
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(2, 1.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    clock.now += 0.5  # a slow answer (a fresh TLS connection)
+    limiter.done()
+    limiter.acquire()
+    limiter.done()
+    limiter.acquire()  # must wait for the first request's window measured from its answer
+    assert clock.now == pytest.approx(100.0 + 0.5 + 1.0)
+
+
 def test_limiter_refuses_to_wait_past_the_deadline():
     clock = FakeClock()
     limiter = SlidingWindowLimiter(1, 10.0, clock=clock, sleep=clock.sleep)
