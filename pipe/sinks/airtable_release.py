@@ -61,19 +61,30 @@ class AirtableReleaseSink:
         target = f"Airtable {self.client.table_name} {plan.version}"
         try:
             record_id, current = self.current(plan.version)
-            changes = desired_release_fields(plan, self.fields, current)
-            if not changes:
-                return TargetResult(target, "unchanged", record_id or "")
-            shown = {k: (current.get(k), v) for k, v in changes.items()}
-            if dry_run:
-                return TargetResult(target, "planned", "create" if record_id is None else "update", _brief(shown))
+        except AirtableError as exc:
+            return TargetResult(target, "failed", str(exc))
+        changes = desired_release_fields(plan, self.fields, current)
+        if not changes:
+            return TargetResult(target, "unchanged", record_id or "")
+        shown = {k: (current.get(k), v) for k, v in changes.items()}
+        if dry_run:
+            return TargetResult(target, "planned", "create" if record_id is None else "update", _brief(shown))
+        try:
             written = self.client.upsert([{self.fields.version: plan.version, **changes}], [self.fields.version])
         except AirtableError as exc:
+            if record_id is not None and may_have_been_applied(exc):
+                # The answer was lost, not the write perhaps: journaled as unconfirmed so a rollback covers it.
+                self.journal.record("airtable", self.client.table_name, record_id, shown, unconfirmed=True)
             return TargetResult(target, "failed", str(exc))
         created = record_id is None
         record_id = record_id or (written[0]["id"] if written else "?")
         self.journal.record("airtable", self.client.table_name, record_id, shown, created=created)
         return TargetResult(target, "written", record_id, _brief(shown))
+
+
+def may_have_been_applied(exc: AirtableError) -> bool:
+    """No answer, or a 5xx / 429 after retries: Airtable may have applied the write before failing to say so."""
+    return exc.status is None or exc.status == 429 or exc.status >= 500
 
 
 def _brief(changes: dict[str, tuple[Any, Any]]) -> dict[str, Any]:

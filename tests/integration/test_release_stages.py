@@ -222,3 +222,18 @@ def test_merge_publishes_coda_rows_and_page_once(airtable_emulator, coda_emulato
     log = capsys.readouterr().out
     assert "Coda table Changelog: unchanged" in log and "GET" in log  # DEBUG logged the requests...
     assert CODA_TOKEN not in log and SAMPLE_READWRITE_TOKEN not in log  # ...with the tokens redacted
+
+
+def test_a_release_update_whose_answer_is_lost_is_journaled_as_unconfirmed(airtable_emulator, repo, tmp_path):
+    from tests.emulators.airtable import Fault
+
+    env = env_for(airtable_emulator, repo, tmp_path, AIRTABLE_RATE_LIMIT_WAIT="0.01")
+    assert run(env, repo.path) == 0
+    repo.commit("fix: dark mode contrast FEAT-105", {"ui.txt": "darker"})
+    # Every attempt to update the release record is applied, then its connection dropped.
+    airtable_emulator.inject(Fault(kind="drop", after_apply=True, method="PATCH", path="Releases", times=None))
+    assert run({**env, "BITBUCKET_COMMIT": repo.head()}, repo.path) == 1
+    lines = [json.loads(line) for line in (tmp_path / "report.journal.jsonl").read_text().splitlines()]
+    release_lines = [line for line in lines if line["table"] == "Releases" and line.get("unconfirmed")]
+    assert {line["field"] for line in release_lines} >= {"Notes"}
+    assert "contrast" in release_record(airtable_emulator, "1.5.0")["Notes"]  # it was applied after all
