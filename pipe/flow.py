@@ -139,7 +139,8 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
     release = plan_publish(facts, planned.resolution or unknown_resolution(settings.file.airtable.fields))
     coda = coda_client(facts) if release is not None else None
     if release is not None and not v.DRY_RUN:
-        check_targets(facts, planned.client, coda)  # every publishing target, before the first write of the run
+        # every publishing target, before the first write of the run
+        check_targets(facts, release, planned.client, coda)
     outcome = "planned" if v.DRY_RUN else "ok"
     try:
         if v.DRY_RUN:

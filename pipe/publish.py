@@ -7,7 +7,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from pipe.clients.airtable import AirtableClient
+from pipe.clients.airtable import AirtableClient, AirtableError
 from pipe.clients.coda import CodaClient, CodaConfigError, CodaError, coda_policy
 from pipe.model import Stage
 from pipe.plan.changelog import changelog_rows
@@ -57,25 +57,38 @@ def coda_client(facts: RunFactsBundle) -> CodaClient | None:
     return CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, coda_policy(facts.deadline))
 
 
-def check_targets(facts: RunFactsBundle, client: AirtableClient | None, coda: CodaClient | None) -> None:
+def check_targets(
+    facts: RunFactsBundle, plan: ReleasePlan, client: AirtableClient | None, coda: CodaClient | None
+) -> None:
     """Before the first write of a merge or deploy run: every configured publishing target exists and has the
-    mapped fields or columns, by reading (schemas, column lists, the page). A problem raises a UserError
-    naming it, so nothing at all is written, not even the work items."""
+    mapped fields or columns (schemas, column lists, the page are read), and when Coda rows will be written,
+    the token may write (an upsert of zero rows). A configuration problem raises a UserError naming it, so
+    nothing at all is written, not even the work items. A service failing for a while is only a warning here:
+    the sinks retry, and report what they could not write."""
     v = facts.settings.variables
     airtable = facts.settings.file.airtable
-    if client is not None:
-        sections = [("AIRTABLE_RELEASES_TABLE", airtable.releases, "airtable.releases")]
-        if facts.decision.stage is Stage.DEPLOY:
-            sections.append(("AIRTABLE_DEPLOYMENTS_TABLE", airtable.deployments, "airtable.deployments"))
-        for variable, fields, name in sections:
-            table = getattr(v, variable)
-            if table:  # a missing table, field or a type change raises AirtableConfigError
-                pin_section(client.for_table(table).schema(variable), fields, name)
-    if coda is not None:
-        if v.CODA_TABLE:
-            CodaRowSink(coda, v.CODA_TABLE, facts.settings.file.coda.columns, Journal(None, None)).check()
-        if v.CODA_PAGE:
-            coda.page(v.CODA_PAGE)
+    try:
+        if client is not None:
+            sections = [("AIRTABLE_RELEASES_TABLE", airtable.releases, "airtable.releases")]
+            if facts.decision.stage is Stage.DEPLOY:
+                sections.append(("AIRTABLE_DEPLOYMENTS_TABLE", airtable.deployments, "airtable.deployments"))
+            for variable, fields, name in sections:
+                table = getattr(v, variable)
+                if table:  # a missing table, field or a type change raises AirtableConfigError
+                    pin_section(client.for_table(table).schema(variable), fields, name)
+        if coda is not None:
+            if v.CODA_TABLE:
+                sink = CodaRowSink(coda, v.CODA_TABLE, facts.settings.file.coda.columns, Journal(None, None))
+                preview = sink.apply(changelog_rows(plan.notes, release_links(facts)), dry_run=True)
+                if preview.skipped:  # rows will be written: prove write access now, by upserting zero rows
+                    coda.probe_row_write(coda.table(v.CODA_TABLE))
+            if v.CODA_PAGE:
+                coda.page(v.CODA_PAGE)
+    except (AirtableError, CodaError) as exc:
+        log.warning(
+            "Could not check the publishing targets before writing (%s); going on: each is checked as it is written.",
+            exc,
+        )
 
 
 def apply_publish(

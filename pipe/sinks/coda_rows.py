@@ -221,11 +221,6 @@ class CodaRowSink:
 
     # -- columns -----------------------------------------------------------------------------------
 
-    def check(self) -> None:
-        """Before any write of the run: the table exists and every mapped column is writable (reads only).
-        Raises CodaConfigError naming every problem."""
-        self._resolve_columns(self.client.table(self.table))
-
     def _resolve_columns(self, table: CodaTable) -> dict[str, CodaColumn]:
         """Logical name -> Coda column for every mapped column; every problem listed before any write."""
         columns = self.client.columns(table)

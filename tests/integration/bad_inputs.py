@@ -438,12 +438,6 @@ def check_no_injection(ctx: Ctx, outcome: Outcome) -> None:
 
 # Why entries are marked xfail: the pipe's behaviour is wrong there and the fix belongs in a file this
 # change does not touch (see docs/bad-input.md, "Known gaps").
-WRITE_ACCESS_FOUND_LATE = (
-    "Before its first write a merge or deploy run checks every publishing target by reading (tables, columns, "
-    "page), but a Coda token that may only read is found only by a write: the work items are written, then "
-    "the Coda rows fail (exit 1). Proving write access on every run would cost a write request each time; "
-    "`STAGE: check` proves it (pipe.preflight)."
-)
 UNKNOWN_RECORD = "recNoSuchRecord00"
 FEAT_107_MOVED = "- FEAT-107 (recWorkItem000107) 'API rate limit docs': status Ready -> In Progress"
 WORKFLOW_WITH_DOING = """\
@@ -867,7 +861,6 @@ CASES: list[Case] = [
         2,
         "it needs read and write access to Coda doc Rn7Q2xWk4T",
         coda=True,
-        xfail=WRITE_ACCESS_FOUND_LATE,
     ),
     Case(
         "coda-token-other-doc",

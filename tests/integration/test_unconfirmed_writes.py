@@ -40,7 +40,9 @@ def test_an_applied_write_whose_answer_was_lost_is_journaled_and_rolled_back(
     # The first batch of 10 records is carried out but its answer is lost; every retry is answered 503.
     airtable.inject(Fault(kind="drop", after_apply=True, method="PATCH", path=fs.WORK_ITEMS_PATH, times=1))
     airtable.inject(Fault(status=503, method="PATCH", path=fs.WORK_ITEMS_PATH, times=5))
-    # The same for the Coda rows (one request), and the page append (never replayed).
+    # The same for the Coda rows (one request), and the page append (never replayed). The first POST to the
+    # rows is the pipe's zero-row write probe (before any write): let it through.
+    coda.add_fault("delay", delay=0.001, method="POST", path=fs.CODA_ROWS_PATH, times=1)
     coda.add_fault("drop_after_apply", method="POST", path=fs.CODA_ROWS_PATH, times=1)
     coda.add_fault("status", status=503, method="POST", path=fs.CODA_ROWS_PATH, times=5)
     coda.add_fault("drop_after_apply", method="PUT", path="/pages/", times=1)
