@@ -15,7 +15,7 @@ from typing import Any
 from pipe.clients.airtable import AirtableClient, AirtableError, FieldInfo, airtable_policy
 from pipe.clients.http import HttpPolicy
 from pipe.config import Settings
-from pipe.preflight.checks import Check, failed, passed, warned
+from pipe.preflight.checks import Check, failed, passed, resolved_check, warned
 from pipe.preflight.fields import (
     DEPLOYMENT_FIELDS,
     READ_ONLY,
@@ -213,7 +213,7 @@ class TableCheck:
             self.checks.append(passed(self.t, "table", f"found: {table['name']!r} ({table['id']})"))
             results = resolve_all(_fields(table), self.spec.wanted, self.spec.expects)
             results = [key_rule(r) for r in results]
-            self.checks.extend(_field_check(self.t, r) for r in results)
+            self.checks.extend(resolved_check(self.t, "field", r) for r in results)
             names = {r.logical: r.field.name for r in results if r.field is not None}
         else:
             names = {logical: field_name(text) for logical, (_setting, text) in self.spec.wanted.items()}
@@ -384,22 +384,6 @@ def _find_table(tables: Sequence[Mapping[str, Any]], name_or_id: str) -> Mapping
 
 def _result(results: Sequence[Resolved], logical: str) -> Resolved | None:
     return next((r for r in results if r.logical == logical), None)
-
-
-def _field_check(target: str, result: Resolved) -> Check:
-    name = f"field {result.logical}"
-    if result.problem:
-        return failed(target, name, f"{result.setting}: {result.problem}")
-    assert result.field is not None
-    found = f"{result.field.name!r} ({result.field.id}, {result.field.type})"
-    if result.drift:
-        return warned(
-            target,
-            name,
-            f"{result.drift}: the pipe uses the new name; update {result.setting} to "
-            f"'{result.field.name} [{result.field.id}]'",
-        )
-    return passed(target, name, found)
 
 
 def _unknown_field(exc: AirtableError) -> str | None:

@@ -47,6 +47,22 @@ def failed(target: str, name: str, detail: str) -> Check:
     return Check(target, name, False, detail)
 
 
+def resolved_check(target: str, kind: str, result: Any) -> Check:
+    """The check of one mapped field or column (`kind`), from its `pipe.preflight.fields.Resolved`."""
+    name = f"{kind} {result.logical}"
+    if result.problem:
+        return failed(target, name, f"{result.setting}: {result.problem}")
+    assert result.field is not None
+    if result.drift:
+        return warned(
+            target,
+            name,
+            f"{result.drift}: the pipe uses the new name; update {result.setting} to "
+            f"'{result.field.name} [{result.field.id}]'",
+        )
+    return passed(target, name, f"{result.field.name!r} ({result.field.id}, {result.field.type})")
+
+
 def summary(checks: Sequence[Check]) -> dict[str, int]:
     return {
         "checks": len(checks),

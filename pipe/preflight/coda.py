@@ -10,7 +10,7 @@ from __future__ import annotations
 from pipe.clients.coda import CodaClient, CodaConfigError, CodaError, CodaTable, coda_policy
 from pipe.clients.http import HttpPolicy
 from pipe.config import Settings
-from pipe.preflight.checks import Check, failed, passed, warned
+from pipe.preflight.checks import Check, failed, passed, resolved_check, warned
 from pipe.preflight.fields import CODA_COLUMNS, Resolved, mapping_refs, missing_options, resolve_all
 
 SERVICE = "Coda"
@@ -90,24 +90,9 @@ def _columns(client: CodaClient, table: CodaTable, settings: Settings, checks: l
     wanted = mapping_refs("coda.columns", settings.file.coda.columns.written())
     results = resolve_all(columns, wanted, CODA_COLUMNS)
     for result in results:
-        checks.append(_column_check(target, result))
+        checks.append(resolved_check(target, "column", result))
     _type_options(target, results, settings, checks)
     checks.append(_write_probe(client, table, target))
-
-
-def _column_check(target: str, result: Resolved) -> Check:
-    name = f"column {result.logical}"
-    if result.problem:
-        return failed(target, name, f"{result.setting}: {result.problem}")
-    assert result.field is not None
-    if result.drift:
-        return warned(
-            target,
-            name,
-            f"{result.drift}: the pipe uses the new name; update {result.setting} to "
-            f"'{result.field.name} [{result.field.id}]'",
-        )
-    return passed(target, name, f"{result.field.name!r} ({result.field.id}, {result.field.type})")
 
 
 def _type_options(target: str, results: list[Resolved], settings: Settings, checks: list[Check]) -> None:
