@@ -16,7 +16,7 @@ Output is decoded as UTF-8 with replacement characters, so messages in other enc
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +133,23 @@ class GitRepo:
             return self.run("merge-base", a, b).strip() or None
         except GitError:
             return None
+
+    def first_commit(self, candidates: Sequence[tuple[str | None, str]], warn: Callable[[str], None]) -> str:
+        """The sha of the first of `candidates` (revision, what to say when the clone lacks it) that is in the
+        clone, else HEAD's. Raises GitError when HEAD names no commit either (an empty repository)."""
+        for revision, missing in candidates:
+            if revision:
+                sha = self.rev_parse(revision)
+                if sha:
+                    return sha
+                warn(missing)
+        sha = self.rev_parse("HEAD")
+        if sha is None:
+            raise GitError(
+                f"HEAD of the repository at {self.root} does not point at a commit (the repository has no commits "
+                "yet?). Run the pipe in a step that clones a repository with at least one commit."
+            )
+        return sha
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when `ancestor` is reachable from `descendant`; False too when it is not in the clone."""

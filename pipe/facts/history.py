@@ -128,18 +128,7 @@ def branch_name(repo: GitRepo, ctx_branch: str | None) -> str | None:
 
 
 def _resolve_head(repo: GitRepo, head: str | None, remote: _Remote) -> str:
-    if head:
-        sha = repo.rev_parse(head)
-        if sha:
-            return sha
-        remote.warn(f"commit {head} is not in this clone; using HEAD instead")
-    sha = repo.rev_parse("HEAD")
-    if sha is None:
-        raise GitError(
-            f"HEAD of the repository at {repo.root} does not point at a commit (the repository has no commits "
-            "yet?). Run the pipe in a step that clones a repository with at least one commit."
-        )
-    return sha
+    return repo.first_commit([(head, f"commit {head} is not in this clone; using HEAD instead")], remote.warn)
 
 
 def _find_base(repo: GitRepo, branch: str, head_sha: str, remote: _Remote, depth: int) -> tuple[str | None, str]:

@@ -159,23 +159,13 @@ def release_range(
 
 
 def _resolve_head(repo: GitRepo, tag: str | None, head: str | None, warnings: list[str]) -> str:
-    if tag:
-        sha = repo.rev_parse(f"refs/tags/{tag}")
-        if sha:
-            return sha
-        warnings.append(f"tag {tag} is not in this clone; using {head or 'HEAD'} instead")
-    if head:
-        sha = repo.rev_parse(head)
-        if sha:
-            return sha
-        warnings.append(f"commit {head} is not in this clone; using HEAD instead")
-    sha = repo.rev_parse("HEAD")
-    if sha is None:
-        raise GitError(
-            f"HEAD of the repository at {repo.root} does not point at a commit (the repository has no commits "
-            "yet?). Run the pipe in a step that clones a repository with at least one commit."
-        )
-    return sha
+    return repo.first_commit(
+        [
+            (tag and f"refs/tags/{tag}", f"tag {tag} is not in this clone; using {head or 'HEAD'} instead"),
+            (head, f"commit {head} is not in this clone; using HEAD instead"),
+        ],
+        warnings.append,
+    )
 
 
 def _current_tag(
