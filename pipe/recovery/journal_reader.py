@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipe.errors import UserError
+from pipe.sinks.journal import JournalEntry
 
 REQUIRED_TEXT = ("service", "table", "record", "field")
 REQUIRED_ANY = ("before", "after")
@@ -25,19 +26,11 @@ class JournalError(UserError):
 
 
 @dataclass(frozen=True)
-class JournalLine:
-    """One journaled write of one field, with the line it was read from (1-based)."""
+class JournalLine(JournalEntry):
+    """One journaled write of one field (`created` None: journals written before the marker existed), with the
+    line it was read from (1-based)."""
 
-    line: int
-    service: str
-    table: str
-    record: str
-    field: str
-    before: Any
-    after: Any
-    run_id: str | None
-    time: str | None
-    created: bool | None  # None: the sink did not say (journals written before the marker existed)
+    line: int = 0
 
 
 @dataclass
@@ -150,6 +143,7 @@ def parse_line(raw: str, number: int) -> tuple[JournalLine | None, str | None]:
         run_id=data.get("run_id"),
         time=data.get("time"),
         created=created,
+        unconfirmed=data.get("unconfirmed") is True,
     )
     return entry, None
 

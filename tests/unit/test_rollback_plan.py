@@ -14,7 +14,7 @@ RUN_TIME = "2026-03-01T12:00:00+00:00"
 
 
 def line(n, record, field, before, after, *, service="airtable", table="Work Items", created=False, time=RUN_TIME):
-    return JournalLine(n, service, table, record, field, before, after, "build #9", time, created)
+    return JournalLine(service, table, record, field, before, after, "build #9", time, created, line=n)
 
 
 def contents(*lines: JournalLine) -> JournalContents:
