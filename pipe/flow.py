@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ from pipe.config import Settings, load_settings
 from pipe.config.values import parse_bool
 from pipe.config.variables import SECRET_VARIABLES
 from pipe.errors import EXIT_OK, EXIT_SYNC_FAILED, SyncError, UserError
-from pipe.facts.airtable_state import unknown_resolution
 from pipe.facts.git import GitError, GitRepo
 from pipe.facts.history import branch_name, change_range
 from pipe.facts.pipelines import StageDecision, detect_stage, pipeline_context
@@ -48,7 +47,6 @@ class RunFactsBundle:
     commit_range: CommitRange  # the commits whose records this run moves
     release: ReleaseFacts | None = None  # merge and deploy: the release and its notes
     deadline: float | None = None  # time.monotonic() after which no request is sent (TIME_BUDGET)
-    warnings: list[str] = field(default_factory=list)
 
 
 def run(env: Mapping[str, str], cwd: Path) -> int:
@@ -136,7 +134,7 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
     planned = plan_sync(facts)
     plan = planned.plan
     # Rendered before any write: a template error stops the run with nothing written.
-    release = plan_publish(facts, planned.resolution or unknown_resolution(settings.file.airtable.fields))
+    release = plan_publish(facts, planned.resolution)
     coda = coda_client(facts) if release is not None else None
     if release is not None and not v.DRY_RUN:
         # every publishing target, before the first write of the run

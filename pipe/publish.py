@@ -37,7 +37,7 @@ def release_links(facts: RunFactsBundle) -> Links:
 def plan_publish(facts: RunFactsBundle, resolution: Resolution) -> ReleasePlan | None:
     if facts.release is None:
         return None
-    plan = plan_release(
+    return plan_release(
         facts.decision.stage,
         facts.release.notes,
         resolution,
@@ -46,7 +46,6 @@ def plan_publish(facts: RunFactsBundle, resolution: Resolution) -> ReleasePlan |
         facts.context.deployment_environment,
         int(time.time()),
     )
-    return plan
 
 
 def coda_client(facts: RunFactsBundle) -> CodaClient | None:
@@ -119,7 +118,7 @@ def apply_publish(
             results.append(sink.apply(plan, dry_run=dry_run))
     results.extend(publish_to_coda(facts, plan, coda, journal, dry_run=dry_run))
     if plan.stage is Stage.DEPLOY and v.AIRTABLE_DEPLOYMENTS_TABLE and plan.environment:
-        if any(r.status == "failed" for r in results):
+        if plan.failed:
             results.append(
                 TargetResult(
                     f"Airtable {v.AIRTABLE_DEPLOYMENTS_TABLE}",

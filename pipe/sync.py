@@ -54,7 +54,7 @@ def run_facts(facts: RunFactsBundle) -> RunFacts:
 class PlannedSync:
     plan: SyncPlan
     client: AirtableClient | None  # kept so applying reuses the same session and pace
-    resolution: Resolution | None = None  # what was read, also used to resolve release-note titles
+    resolution: Resolution  # what was read (or unknown), also used to resolve release-note titles
 
     @property
     def http_stats(self) -> dict[str, dict[str, int]]:
