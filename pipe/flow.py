@@ -146,7 +146,10 @@ def execute(facts: RunFactsBundle, redactor: Redactor, started: float) -> int:
         elif any(p.changes for p in plan.records):
             apply_sync(facts, planned, journal)
         if release is not None:
-            apply_publish(facts, release, planned.client, coda, journal, dry_run=v.DRY_RUN)
+            records_failed = any(p.error for p in plan.records)
+            apply_publish(
+                facts, release, planned.client, coda, journal, dry_run=v.DRY_RUN, records_failed=records_failed
+            )
     except SyncError as exc:
         outcome = "failed"
         plan.warnings.append(str(exc))

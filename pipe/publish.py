@@ -98,9 +98,11 @@ def apply_publish(
     journal: Journal,
     *,
     dry_run: bool,
+    records_failed: bool = False,
 ) -> None:
     """Publish to every configured target; a failed target never stops the others. The deployment
-    is logged last and only when everything before it succeeded, so a failed deploy is retried whole."""
+    is logged last and only when everything before it succeeded (work items included), so a failed deploy
+    is retried whole."""
     v = facts.settings.variables
     airtable = facts.settings.file.airtable
     results = plan.results
@@ -118,12 +120,12 @@ def apply_publish(
             results.append(sink.apply(plan, dry_run=dry_run))
     results.extend(publish_to_coda(facts, plan, coda, journal, dry_run=dry_run))
     if plan.stage is Stage.DEPLOY and v.AIRTABLE_DEPLOYMENTS_TABLE and plan.environment:
-        if plan.failed:
+        if plan.failed or records_failed:
             results.append(
                 TargetResult(
                     f"Airtable {v.AIRTABLE_DEPLOYMENTS_TABLE}",
                     "skipped",
-                    "not logged because a target above failed; the next run retries it",
+                    "not logged because a work item or a target above failed; the next run retries it",
                 )
             )
         elif client is None:

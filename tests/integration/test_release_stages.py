@@ -237,3 +237,28 @@ def test_a_release_update_whose_answer_is_lost_is_journaled_as_unconfirmed(airta
     release_lines = [line for line in lines if line["table"] == "Releases" and line.get("unconfirmed")]
     assert {line["field"] for line in release_lines} >= {"Notes"}
     assert "contrast" in release_record(airtable_emulator, "1.5.0")["Notes"]  # it was applied after all
+
+
+def test_a_deploy_whose_work_items_failed_is_not_logged_so_the_next_run_retries_them(
+    airtable_emulator, repo, tmp_path
+):
+    from tests.emulators.airtable import Fault
+
+    env = env_for(
+        airtable_emulator,
+        repo,
+        tmp_path,
+        AIRTABLE_DEPLOYMENTS_TABLE="Deployments",
+        BITBUCKET_DEPLOYMENT_ENVIRONMENT="staging",
+    )
+    airtable_emulator.inject(Fault(status=422, method="PATCH", path="Work", times=None))
+    assert run(env, repo.path) == 1
+    assert airtable_emulator.records(SAMPLE_BASE_ID, "Deployments") == []
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [t["status"] for t in report["release"]["targets"] if t["target"].startswith("Airtable Deployments")] == [
+        "skipped"
+    ]
+    airtable_emulator.clear_faults()
+    assert run(env, repo.path) == 0  # the same deploy again covers the same commits and finishes the job
+    assert by_key(airtable_emulator)["FEAT-105"]["Status"] == "On Staging"
+    assert len(airtable_emulator.records(SAMPLE_BASE_ID, "Deployments")) == 1
