@@ -3,11 +3,11 @@
     .venv/bin/python benchmarks/airtable_sync.py [--sizes 1 10 100 1000] [--subprocess]
 
 For each size N it
-1. starts the Airtable emulator (tests/emulators/airtable) with Airtable's rate limits on: 5 requests
+1. starts the Airtable emulator (testkit/emulators/airtable) with Airtable's rate limits on: 5 requests
    per sliding second per base, 50 per token, a real 30-second lockout after a 429 (the pipe should
    never get one; any 429 is counted and shown);
 2. seeds a "Work Items" table with N records in status Ready;
-3. makes a git repository (tests/gitrepos.py) whose branch `feature/bench` has one commit per 10
+3. makes a git repository (testkit/gitrepos.py) whose branch `feature/bench` has one commit per 10
    records, each message naming its records by record ID;
 4. runs the build stage, in-process through `pipe.flow.run` (or `python -m pipe` with `--subprocess`),
    checks that every record moved to In Progress, then runs the same pipeline again (after the
@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipe.flow import run  # noqa: E402
-from tests.emulators.airtable import AirtableEmulator, LoggedRequest  # noqa: E402
-from tests.gitrepos import GitRepoBuilder  # noqa: E402
+from testkit.emulators.airtable import AirtableEmulator, LoggedRequest  # noqa: E402
+from testkit.gitrepos import GitRepoBuilder  # noqa: E402
 
 BASE_ID = "appBenchmarkBase1"
 TABLE = "Work Items"

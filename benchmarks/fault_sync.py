@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/fault_sync.py [--quick] [--fault-rate 0.05] [--coda-fault-rate 0.25]
                                               [--records 1000] [--seed 7]
 
-The scenario is the fault-injection suite's (tests/fault_scenario.py, tests/integration/test_fault_injection.py):
+The scenario is the fault-injection suite's (testkit/fault_scenario.py, tests/integration/test_fault_injection.py):
 the Airtable emulator holds 1,000 work items In Progress, the repository has a `v1.0.0` tag and then 1,000
 Conventional Commits each naming one item, and the merge stage moves every item to Merged (five fields
 written), upserts the release record 1.1.0 (linking the 1,000 items), upserts one Coda row per release-notes
@@ -63,9 +63,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipe.flow import run  # noqa: E402
-from tests import fault_scenario as fs  # noqa: E402
-from tests.emulators.airtable import AirtableEmulator  # noqa: E402
-from tests.emulators.coda import CodaEmulator  # noqa: E402
+from testkit import fault_scenario as fs  # noqa: E402
+from testkit.emulators.airtable import AirtableEmulator  # noqa: E402
+from testkit.emulators.coda import CodaEmulator  # noqa: E402
 
 QUICK_SCALE = 0.05
 AIRTABLE_PER_WINDOW, AIRTABLE_WINDOW, AIRTABLE_429_WAIT = 5, 1.0, 30.0

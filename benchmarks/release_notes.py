@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/release_notes.py [--runs 7] [--cliff-runs 3] [--rebuild]
 
 1. Builds (once, cached in .bench/release-notes-repo) a repository with `git fast-import` through
-   `tests/gitrepos.py`: 100 rounds of 90 mainline commits, a 9-commit feature branch and a Bitbucket
+   `testkit/gitrepos.py`: 100 rounds of 90 mainline commits, a 9-commit feature branch and a Bitbucket
    merge commit (`Merged in feature/... (pull request #N)`); a realistic mix of Conventional
    Commits (scopes, bodies, footers, breaking changes, squash suffixes, record IDs) and plain
    messages; git reverts of commits in the same release (they cancel) and of older releases; a
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.gitrepos import GitRepoBuilder, bitbucket_merge_message  # noqa: E402
+from testkit.gitrepos import GitRepoBuilder, bitbucket_merge_message  # noqa: E402
 
 BENCH = ROOT / ".bench"
 REPO = BENCH / "release-notes-repo"

@@ -1,6 +1,6 @@
 """`./dev demo`: the pipe's main job on an embedded default, with no Airtable or Coda account.
 
-It starts the local Airtable and Coda emulators (tests/emulators, loaded with the sample seeds),
+It starts the local Airtable and Coda emulators (testkit/emulators, loaded with the sample seeds),
 makes a sample repository in .demo/, and runs the pipe the way Bitbucket Pipelines would at each
 stage: a branch push (build), a pull request (review), the merge to main, then deployments to
 staging and production. Between stages it prints the work items, so you can watch them move;
@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipe.flow import run  # noqa: E402
-from tests.emulators.airtable import AirtableEmulator  # noqa: E402
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN  # noqa: E402
-from tests.emulators.airtable.fixtures import SAMPLE_SEED_PATH as AIRTABLE_SEED  # noqa: E402
-from tests.emulators.coda import CodaEmulator  # noqa: E402
-from tests.emulators.coda.fixtures import SAMPLE_DOC_ID  # noqa: E402
-from tests.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED  # noqa: E402
-from tests.gitrepos import GitRepoBuilder, bitbucket_merge_message  # noqa: E402
+from testkit.emulators.airtable import AirtableEmulator  # noqa: E402
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN  # noqa: E402
+from testkit.emulators.airtable.fixtures import SAMPLE_SEED_PATH as AIRTABLE_SEED  # noqa: E402
+from testkit.emulators.coda import CodaEmulator  # noqa: E402
+from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID  # noqa: E402
+from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED  # noqa: E402
+from testkit.gitrepos import GitRepoBuilder, bitbucket_merge_message  # noqa: E402
 
 CODA_TOKEN = "fake-coda-token-for-the-demo"
 BRANCH = "feature/FEAT-107-rate-limit-docs"
@@ -70,8 +70,10 @@ def make_repository(path: Path) -> GitRepoBuilder:
     repo.commit("build: upgrade the build image (recWorkItem000106)", {"Dockerfile": "FROM x\n"})
     repo.branch(BRANCH)
     repo.commit("docs(api): document the rate limits FEAT-107", {"docs/limits.md": "5 rps\n"})
-    repo.commit("feat!: bulk import replaces the CSV upload FEAT-108\n\nBREAKING CHANGE: /upload is gone.",
-                {"import.py": "bulk\n"})
+    repo.commit(
+        "feat!: bulk import replaces the CSV upload FEAT-108\n\nBREAKING CHANGE: /upload is gone.",
+        {"import.py": "bulk\n"},
+    )
     return repo
 
 
@@ -119,9 +121,10 @@ def main() -> int:
     demo.mkdir(exist_ok=True)
     repo = make_repository(demo / "product")
     codes = []
-    with AirtableEmulator.from_seed(AIRTABLE_SEED) as airtable, CodaEmulator.from_seed(
-        CODA_SEED, mutation_delay=0.5
-    ) as coda:
+    with (
+        AirtableEmulator.from_seed(AIRTABLE_SEED) as airtable,
+        CodaEmulator.from_seed(CODA_SEED, mutation_delay=0.5) as coda,
+    ):
         coda.add_token(CODA_TOKEN)
         env = pipelines_env(airtable, coda, demo, repo)
         print(f"Airtable emulator: {airtable.url}   Coda emulator: {coda.url}   repository: {repo.path}")
@@ -131,8 +134,17 @@ def main() -> int:
         codes.append(step("1. BUILD: a push to a feature branch", env, repo, 101, BITBUCKET_BRANCH=BRANCH))
         show_items(airtable, "after the build")
 
-        codes.append(step("2. REVIEW: the pull request's pipeline", env, repo, 102, BITBUCKET_BRANCH=BRANCH,
-                          BITBUCKET_PR_ID="42", BITBUCKET_PR_DESTINATION_BRANCH="main"))
+        codes.append(
+            step(
+                "2. REVIEW: the pull request's pipeline",
+                env,
+                repo,
+                102,
+                BITBUCKET_BRANCH=BRANCH,
+                BITBUCKET_PR_ID="42",
+                BITBUCKET_PR_DESTINATION_BRANCH="main",
+            )
+        )
         show_items(airtable, "after the review")
 
         repo.checkout("main")
@@ -151,12 +163,28 @@ def main() -> int:
             print(f"  {name}: {str(value).splitlines()[0] if value else value}")
 
         for number, environment in ((104, "staging"), (105, "production")):
-            codes.append(step(f"{number - 100}. DEPLOY: deployment to {environment}", env, repo, number,
-                              BITBUCKET_BRANCH="main", BITBUCKET_DEPLOYMENT_ENVIRONMENT=environment))
+            codes.append(
+                step(
+                    f"{number - 100}. DEPLOY: deployment to {environment}",
+                    env,
+                    repo,
+                    number,
+                    BITBUCKET_BRANCH="main",
+                    BITBUCKET_DEPLOYMENT_ENVIRONMENT=environment,
+                )
+            )
             show_items(airtable, f"after the deployment to {environment}")
 
-        codes.append(step("6. RE-RUN of the production deployment: nothing changes", env, repo, 105,
-                          BITBUCKET_BRANCH="main", BITBUCKET_DEPLOYMENT_ENVIRONMENT="production"))
+        codes.append(
+            step(
+                "6. RE-RUN of the production deployment: nothing changes",
+                env,
+                repo,
+                105,
+                BITBUCKET_BRANCH="main",
+                BITBUCKET_DEPLOYMENT_ENVIRONMENT="production",
+            )
+        )
     banner(f"Demo finished; exit codes {codes}. Reports are in {demo / 'pipe-storage'}.")
     if not args.keep:
         shutil.rmtree(demo / "product", ignore_errors=True)

@@ -35,7 +35,7 @@ import docker
 import pytest
 
 from tests.container.harness import CLONE_DIR, ROOT, Checkout, Run
-from tests.gitrepos import GitRepoFactory
+from testkit.gitrepos import GitRepoFactory
 
 # The emulators' fixtures (airtable_emulator, coda_emulator) come from tests/conftest.py.
 

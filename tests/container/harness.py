@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.gitrepos import GitRepoBuilder
+from testkit.gitrepos import GitRepoBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ mounts it at /opt/atlassian/pipelines/agent/build and runs the image with the va
 forwards plus only those the step passes. Assertions are on the emulator's records, the exit code,
 the log (never a token, in any encoding) and the files left in the clone.
 
-Records of the emulator's sample base (tests/emulators/airtable/sample_seed.json) used here:
+Records of the emulator's sample base (testkit/emulators/airtable/sample_seed.json) used here:
 104 Merged, 106 In Progress, 107 Ready, 108 Planned (key FEAT-108).
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.container.harness import FAKE_JWT, Checkout, pipelines_setup, pipelines_variables
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID
-from tests.gitrepos import bitbucket_merge_message
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID
+from testkit.gitrepos import bitbucket_merge_message
 
 pytestmark = pytest.mark.container
 

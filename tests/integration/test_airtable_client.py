@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipe.clients.airtable import AirtableClient, AirtableError, airtable_policy
-from tests.emulators.airtable import Fault
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
+from testkit.emulators.airtable import Fault
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
 
 
 @pytest.fixture

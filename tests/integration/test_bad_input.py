@@ -1,4 +1,4 @@
-"""The bad-input catalogue (tests/integration/bad_inputs.py): every entry runs `pipe.flow.run` against the
+"""The bad-input catalogue (testkit/bad_inputs.py): every entry runs `pipe.flow.run` against the
 Airtable and Coda emulators over HTTP and a real git repository, and must end with its exit code, log its
 message, print no token, and write nothing unless the entry allows it. docs/bad-input.md is its table."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
-from tests.integration.bad_inputs import CASES, Case, run_case, secrets_of
+from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
+from testkit.bad_inputs import CASES, Case, run_case, secrets_of
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"
 

@@ -35,9 +35,9 @@ from pipe.release.version import Version
 from pipe.sinks.coda_page import CodaPageSink, release_marker
 from pipe.sinks.coda_rows import CodaRowSink
 from pipe.sinks.journal import Journal
-from tests.emulators.coda.emulator import CodaEmulator
-from tests.emulators.coda.fixtures import SAMPLE_DOC_ID, SAMPLE_PAGE, SAMPLE_SEED_PATH, SAMPLE_TABLE
-from tests.emulators.coda.ratelimit import RateLimits
+from testkit.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID, SAMPLE_PAGE, SAMPLE_SEED_PATH, SAMPLE_TABLE
+from testkit.emulators.coda.ratelimit import RateLimits
 
 pytestmark = pytest.mark.coda_emulator(seed=SAMPLE_SEED_PATH, rate_limits=None, mutation_delay=0.02)
 

@@ -2,7 +2,7 @@
 503s, slow answers (some longer than the client's read timeout) and dropped connections (before and after
 the write was carried out), then re-runs. Every record and row must end up right, none duplicated, nothing
 lost, and no write may be replayed in a way that could duplicate it. The scenario and the checks are in
-tests/fault_scenario.py; benchmarks/fault_sync.py runs the same sync with real limits and prints figures.
+testkit/fault_scenario.py; benchmarks/fault_sync.py runs the same sync with real limits and prints figures.
 
 Time is scaled by SCALE on both sides (the emulators' rate-limit windows and lockouts, the pipe's pacing,
 waits after 429s, backoff and mutation polling), so the pipe's own pacing still keeps under the limits.
@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from pipe.flow import run
-from tests import fault_scenario as fs
+from testkit import fault_scenario as fs
 
 SCALE = 0.05
 READ_TIMEOUT = 1.5  # the pipe's read timeout in this test; one write per service is answered after 2 s

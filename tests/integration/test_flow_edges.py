@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pipe.flow
 from pipe.flow import run
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
 
 
 def env_for(emulator, **extra):

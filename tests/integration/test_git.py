@@ -11,7 +11,7 @@ import pytest
 
 from pipe.errors import UserError
 from pipe.facts.git import GitError, GitRepo, command_environment
-from tests.gitrepos import (
+from testkit.gitrepos import (
     AUTHOR_EMAIL,
     AUTHOR_NAME,
     EPOCH,

@@ -19,14 +19,14 @@ import pytest
 import requests
 
 from pipe.flow import run
-from tests.emulators.airtable import AirtableEmulator, Fault, LoggedRequest
-from tests.emulators.airtable.fixtures import (
+from testkit.emulators.airtable import AirtableEmulator, Fault, LoggedRequest
+from testkit.emulators.airtable.fixtures import (
     SAMPLE_BASE_ID,
     SAMPLE_READONLY_TOKEN,
     SAMPLE_READWRITE_TOKEN,
     SAMPLE_WORK_ITEMS_TABLE_ID,
 )
-from tests.gitrepos import GitRepoBuilder, GitRepoFactory
+from testkit.gitrepos import GitRepoBuilder, GitRepoFactory
 
 TABLE = "Work Items"
 REPO_LINK = "https://bitbucket.org/example-ws/product"

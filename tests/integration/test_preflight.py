@@ -20,15 +20,15 @@ from pipe.config import load_settings
 from pipe.config.file import FieldMapping, ReleaseFields
 from pipe.preflight import Check, parse_ref, pin_fields, pin_section, run_check, run_checks
 from pipe.preflight.airtable import PROBE_RECORD_ID
-from tests.emulators.airtable import Fault
-from tests.emulators.airtable.fixtures import (
+from testkit.emulators.airtable import Fault
+from testkit.emulators.airtable.fixtures import (
     SAMPLE_BASE_ID,
     SAMPLE_READONLY_TOKEN,
     SAMPLE_READWRITE_TOKEN,
 )
-from tests.emulators.airtable.fixtures import SAMPLE_SEED_PATH as AIRTABLE_SEED
-from tests.emulators.coda.fixtures import SAMPLE_DOC_ID
-from tests.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
+from testkit.emulators.airtable.fixtures import SAMPLE_SEED_PATH as AIRTABLE_SEED
+from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID
+from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
 
 pytestmark = pytest.mark.coda_emulator(seed=CODA_SEED, mutation_delay=0, rate_limits=None)
 

@@ -16,7 +16,7 @@ from pipe.facts.references import compile_key_pattern
 from pipe.release.compose import latest_release, release_history
 from pipe.release.links import Links
 from pipe.release.render import render_notes
-from tests.gitrepos import GitRepoBuilder, GitRepoFactory, bitbucket_merge_message
+from testkit.gitrepos import GitRepoBuilder, GitRepoFactory, bitbucket_merge_message
 from tests.integration.test_release_range import counting
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from pipe.facts.git import GitRepo
 from pipe.release.compose import latest_release
 from pipe.release.config import ReleaseConfig
 from pipe.release.range import release_range
-from tests.gitrepos import GitRepoBuilder, GitRepoFactory
+from testkit.gitrepos import GitRepoBuilder, GitRepoFactory
 
 
 def subjects(found) -> list[str]:

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from pipe.flow import run
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
-from tests.emulators.coda.fixtures import SAMPLE_DOC_ID
-from tests.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
-from tests.gitrepos import bitbucket_merge_message
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
+from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID
+from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
+from testkit.gitrepos import bitbucket_merge_message
 
 WRITES = ("PATCH", "POST", "PUT", "DELETE")
 
@@ -225,7 +225,7 @@ def test_merge_publishes_coda_rows_and_page_once(airtable_emulator, coda_emulato
 
 
 def test_a_release_update_whose_answer_is_lost_is_journaled_as_unconfirmed(airtable_emulator, repo, tmp_path):
-    from tests.emulators.airtable import Fault
+    from testkit.emulators.airtable import Fault
 
     env = env_for(airtable_emulator, repo, tmp_path, AIRTABLE_RATE_LIMIT_WAIT="0.01")
     assert run(env, repo.path) == 0
@@ -239,10 +239,8 @@ def test_a_release_update_whose_answer_is_lost_is_journaled_as_unconfirmed(airta
     assert "contrast" in release_record(airtable_emulator, "1.5.0")["Notes"]  # it was applied after all
 
 
-def test_a_deploy_whose_work_items_failed_is_not_logged_so_the_next_run_retries_them(
-    airtable_emulator, repo, tmp_path
-):
-    from tests.emulators.airtable import Fault
+def test_a_deploy_whose_work_items_failed_is_not_logged_so_the_next_run_retries_them(airtable_emulator, repo, tmp_path):
+    from testkit.emulators.airtable import Fault
 
     env = env_for(
         airtable_emulator,

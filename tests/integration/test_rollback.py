@@ -13,9 +13,9 @@ from pipe.config import load_settings, variable_names
 from pipe.flow import run
 from pipe.log import Redactor, configure_logging
 from pipe.recovery import run_rollback
-from tests.emulators.airtable import Fault
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
-from tests.gitrepos import bitbucket_merge_message
+from testkit.emulators.airtable import Fault
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
+from testkit.gitrepos import bitbucket_merge_message
 
 WRITES = ("PATCH", "POST", "PUT", "DELETE")
 TABLE = "Work Items"

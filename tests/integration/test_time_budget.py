@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from pipe.flow import run
-from tests.emulators.airtable import Fault
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
+from testkit.emulators.airtable import Fault
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
 
 
 def test_budget_running_out_during_retries_stops_cleanly_and_a_rerun_finishes(

@@ -9,8 +9,8 @@ import io
 import json
 
 from pipe.flow import run
-from tests import fault_scenario as fs
-from tests.emulators.airtable import Fault
+from testkit import fault_scenario as fs
+from testkit.emulators.airtable import Fault
 
 RECORDS = 20
 CODA_ONLY = ("CODA_API_TOKEN", "CODA_DOC_ID", "CODA_TABLE", "CODA_PAGE", "CODA_API_URL")

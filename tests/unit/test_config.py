@@ -23,16 +23,26 @@ def test_valid_minimal_settings_use_documented_defaults(tmp_path):
     assert settings.file.workflow.stages["review"] == "In Review"
 
 
-@pytest.mark.parametrize("text,expected", [("true", True), ("YES", True), ("1", True), ("False", False),
-                                           ("no", False), ("0", False), (" Yes ", True)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [("true", True), ("YES", True), ("1", True), ("False", False), ("no", False), ("0", False), (" Yes ", True)],
+)
 def test_booleans_accept_words_and_digits_in_any_case(tmp_path, text, expected):
     assert load_settings({**VALID, "DRY_RUN": text}, tmp_path).variables.DRY_RUN is expected
 
 
 def test_every_problem_is_listed_at_once_naming_variable_value_and_expectation(tmp_path):
-    found = problems({"STAGE": "bild", "DRY_RUN": "maybe", "AIRTABLE_BASE_ID": "base1",
-                      "AIRTABLE_API_URL": "ftp://x", "KEY_PATTERN": "(", "AIRTABLE_TOKEN": "tok-secret-value"},
-                     tmp_path)
+    found = problems(
+        {
+            "STAGE": "bild",
+            "DRY_RUN": "maybe",
+            "AIRTABLE_BASE_ID": "base1",
+            "AIRTABLE_API_URL": "ftp://x",
+            "KEY_PATTERN": "(",
+            "AIRTABLE_TOKEN": "tok-secret-value",
+        },
+        tmp_path,
+    )
     text = "\n".join(found)
     assert "STAGE: got 'bild'; expected 'auto', 'build', 'review', 'merge', 'deploy', 'rollback' or 'check'" in text
     assert "DRY_RUN: got 'maybe'; expected a boolean" in text
@@ -51,13 +61,14 @@ def test_token_base_and_table_are_required_unless_dry_run(tmp_path):
 
 def test_key_pattern_that_matches_empty_string_is_refused(tmp_path):
     found = problems({**VALID, "KEY_PATTERN": "x*", "KEY_FIELD": "Key"}, tmp_path)
-    assert found == ["KEY_PATTERN: got 'x*'; expected a regular expression such as FEAT-\\d+ "
-                     "('x*' matches the empty string; it must match at least one character)"]
+    assert found == [
+        "KEY_PATTERN: got 'x*'; expected a regular expression such as FEAT-\\d+ "
+        "('x*' matches the empty string; it must match at least one character)"
+    ]
 
 
 def test_misspelt_variable_is_pointed_out(tmp_path):
-    found = problems({"AIRTABLE_TOKEN": "t", "AIRTABLE_BASE_ID": "appABCDEFGHIJKLMN", "AIRTABLE_TABEL": "x"},
-                     tmp_path)
+    found = problems({"AIRTABLE_TOKEN": "t", "AIRTABLE_BASE_ID": "appABCDEFGHIJKLMN", "AIRTABLE_TABEL": "x"}, tmp_path)
     assert "AIRTABLE_TABLE: is required (or set DRY_RUN: 'true' to only print the plan)" in found
     assert "note: AIRTABLE_TABEL is not a variable of this pipe and is ignored; did you mean AIRTABLE_TABLE?" in found
 
@@ -97,6 +108,8 @@ def test_malformed_yaml_reports_its_line(tmp_path):
 
 def test_config_file_must_exist_and_stay_inside_the_repository(tmp_path):
     assert problems({**VALID, "CONFIG_FILE": "missing.yml"}, tmp_path)[0].startswith(
-        "CONFIG_FILE: got 'missing.yml'; no such file")
+        "CONFIG_FILE: got 'missing.yml'; no such file"
+    )
     assert problems({**VALID, "CONFIG_FILE": "../outside.yml"}, tmp_path) == [
-        "CONFIG_FILE: got '../outside.yml'; expected a path inside the repository"]
+        "CONFIG_FILE: got '../outside.yml'; expected a path inside the repository"
+    ]

@@ -1,7 +1,7 @@
 """bitbucket-pipelines.yml and every pipelines snippet in README.md are valid for Bitbucket.
 
-They are validated against Atlassian's schema (`bitbucket-pipelines-schema.json` in the shared
-reference folder, `<repo>/../shared` or `$AIRTABLE_CODA_SYNC_SHARED`). A bare pipe-step snippet
+They are validated against Atlassian's schema (`testkit/specs/bitbucket-pipelines-schema.json`, an
+unmodified copy; see `testkit/specs/README.md`). A bare pipe-step snippet
 (`- pipe: ...`) or a list of steps is wrapped into a minimal pipelines document first; YAML blocks
 that are not pipelines configuration (e.g. the pipe's own config file) are left alone.
 
@@ -24,6 +24,8 @@ import jsonschema
 import pytest
 import yaml
 
+from testkit.specs import SPECS_DIR
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 PIPELINES_YML = ROOT / "bitbucket-pipelines.yml"
@@ -31,16 +33,9 @@ PIPE_YML = ROOT / "pipe.yml"
 TOP_LEVEL_KEYS = {"clone", "definitions", "export", "image", "labels", "options", "pipelines"}
 
 
-def _shared() -> Path:
-    return Path(os.environ.get("AIRTABLE_CODA_SYNC_SHARED") or ROOT.parent / "shared")
-
-
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.protocols.Validator:
-    path = _shared() / "reference" / "bitbucket-pipelines-schema.json"
-    if not path.is_file():
-        pytest.skip(f"{path} not found (set AIRTABLE_CODA_SYNC_SHARED to the shared folder)")
-    schema = json.loads(path.read_text())
+    schema = json.loads((SPECS_DIR / "bitbucket-pipelines-schema.json").read_text())
     # The root is only a "$ref" into "components", a sibling key; python-jsonschema resolves it
     # against the document itself (reference §9), so the schema is used as it is.
     cls = jsonschema.validators.validator_for(schema)
@@ -179,7 +174,7 @@ def test_pipelines_yml_runs_tests_lint_and_hadolint_in_parallel_and_releases_mai
     main = document["pipelines"]["branches"]["main"]
     parallel = main[0]["parallel"]
     scripts = "\n".join(line for item in parallel for line in item["step"]["script"] if isinstance(line, str))
-    assert "pytest" in scripts and "ruff check" in scripts and "hadolint Dockerfile" in scripts
+    assert "pytest" in scripts and "./dev lint" in scripts and "hadolint Dockerfile" in scripts
     release = main[-1]["step"]
     assert "docker" in release["services"]
     script = "\n".join(line for line in release["script"] if isinstance(line, str))
@@ -201,13 +196,14 @@ def test_release_sed_bumps_only_our_image(tmp_path):
     """The release's sed line, run on copies: our image's version moves, other pipes' do not."""
     document = yaml.safe_load(PIPELINES_YML.read_text())
     release = document["pipelines"]["branches"]["main"][-1]["step"]["script"]
-    sed = next(line for line in release if isinstance(line, str) and line.startswith("sed -i"))
+    sed = "\n".join(line for line in release if isinstance(line, str) and line.startswith("sed -i"))
     name = _our_image_name()
     (tmp_path / "pipe.yml").write_text(f"image: {name}:1.2.3\n")
     (tmp_path / "README.md").write_text(
         f"- pipe: docker://{name}:1.2.3\n- pipe: atlassian/other:1.2.3\n{name}:1.2.30\n"
     )
     (tmp_path / "bitbucket-pipelines.yml").write_text(f"- pipe: docker://{name}:1.2.3\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nversion = "1.2.3"\n[x]\nversion = "1.2.3"\n')
     env = {"PATH": os.environ["PATH"], "NAME": name, "PREVIOUS": "1.2.3", "VERSION": "1.3.0"}
     subprocess.run(["bash", "-c", sed], cwd=tmp_path, env=env, check=True)
     assert (tmp_path / "pipe.yml").read_text() == f"image: {name}:1.3.0\n"
@@ -215,6 +211,7 @@ def test_release_sed_bumps_only_our_image(tmp_path):
         f"- pipe: docker://{name}:1.3.0\n- pipe: atlassian/other:1.2.3\n{name}:1.2.30\n"
     )
     assert (tmp_path / "bitbucket-pipelines.yml").read_text() == f"- pipe: docker://{name}:1.3.0\n"
+    assert (tmp_path / "pyproject.toml").read_text() == '[project]\nversion = "1.3.0"\n[x]\nversion = "1.2.3"\n'
 
 
 def test_pipelines_yml_passes_only_declared_variables_to_our_pipe():

@@ -28,8 +28,15 @@ def test_explicit_stage_wins():
 
 
 def test_links_are_built_from_pipelines_variables():
-    ctx = pipeline_context({"BITBUCKET_WORKSPACE": "acme", "BITBUCKET_REPO_SLUG": "shop", "BITBUCKET_PR_ID": "12",
-                            "BITBUCKET_BUILD_NUMBER": "345", "BITBUCKET_PIPELINE_UUID": "{p-1}"})
+    ctx = pipeline_context(
+        {
+            "BITBUCKET_WORKSPACE": "acme",
+            "BITBUCKET_REPO_SLUG": "shop",
+            "BITBUCKET_PR_ID": "12",
+            "BITBUCKET_BUILD_NUMBER": "345",
+            "BITBUCKET_PIPELINE_UUID": "{p-1}",
+        }
+    )
     assert ctx.pr_url == "https://bitbucket.org/acme/shop/pull-requests/12"
     assert ctx.build_url == "https://bitbucket.org/acme/shop/pipelines/results/345"
     assert ctx.commit_url("abc") == "https://bitbucket.org/acme/shop/commits/abc"

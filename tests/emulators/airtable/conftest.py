@@ -10,10 +10,10 @@ import requests
 from pyairtable import Api
 from pyairtable.api.table import Table
 
-from tests.emulators.airtable import fixtures as emulator_fixtures
-from tests.emulators.airtable.emulator import AirtableEmulator
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID
-from tests.emulators.airtable.model import ALL_SCOPES
+from testkit.emulators.airtable import fixtures as emulator_fixtures
+from testkit.emulators.airtable.emulator import AirtableEmulator
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID
+from testkit.emulators.airtable.model import ALL_SCOPES
 
 # The fixtures other test packages get through pytest_plugins; a non-root conftest may not
 # declare pytest_plugins, so they are re-exported here.

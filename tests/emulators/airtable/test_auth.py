@@ -6,9 +6,9 @@ import pytest
 import requests
 from pyairtable import Api
 
-from tests.emulators.airtable import AirtableEmulator, Quirks
-from tests.emulators.airtable.errors import INVALID_PERMISSIONS_MESSAGE
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READONLY_TOKEN
+from testkit.emulators.airtable import AirtableEmulator, Quirks
+from testkit.emulators.airtable.errors import INVALID_PERMISSIONS_MESSAGE
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READONLY_TOKEN
 
 from .conftest import ErrorCheck, Raw
 

@@ -7,9 +7,9 @@ import requests
 from pyairtable import Api
 from urllib3.util import Retry
 
-from tests.emulators.airtable import AirtableEmulator, Fault
-from tests.emulators.airtable.errors import RETRIABLE_MESSAGE
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID
+from testkit.emulators.airtable import AirtableEmulator, Fault
+from testkit.emulators.airtable.errors import RETRIABLE_MESSAGE
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID
 
 from .conftest import Raw
 

@@ -10,9 +10,9 @@ from pyairtable import Api
 from pyairtable.api.table import Table
 from pyairtable.formulas import EQ, OR, Field, match
 
-from tests.emulators.airtable import AirtableEmulator
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID
-from tests.emulators.airtable.formula import (
+from testkit.emulators.airtable import AirtableEmulator
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID
+from testkit.emulators.airtable.formula import (
     EvalContext,
     EvalError,
     FormulaError,

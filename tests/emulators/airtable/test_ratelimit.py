@@ -8,9 +8,9 @@ import pytest
 import requests
 from pyairtable import Api
 
-from tests.emulators.airtable import AirtableEmulator
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID
-from tests.emulators.airtable.ratelimit import RateLimiter, RateLimits
+from testkit.emulators.airtable import AirtableEmulator
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID
+from testkit.emulators.airtable.ratelimit import RateLimiter, RateLimits
 
 from .conftest import Raw
 

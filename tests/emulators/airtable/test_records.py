@@ -11,9 +11,9 @@ import requests
 from pyairtable import Api
 from pyairtable.api.table import Table
 
-from tests.emulators.airtable import AirtableEmulator, Quirks
-from tests.emulators.airtable.errors import INVALID_RECORDS_MESSAGE
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_WORK_ITEMS_TABLE_ID
+from testkit.emulators.airtable import AirtableEmulator, Quirks
+from testkit.emulators.airtable.errors import INVALID_RECORDS_MESSAGE
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_WORK_ITEMS_TABLE_ID
 
 from .conftest import ErrorCheck, Raw
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 from pyairtable import Api
 
-from tests.emulators.airtable import AirtableEmulator, ApiError
-from tests.emulators.airtable.fixtures import (
+from testkit.emulators.airtable import AirtableEmulator, ApiError
+from testkit.emulators.airtable.fixtures import (
     SAMPLE_BASE_ID,
     SAMPLE_READWRITE_TOKEN,
     SAMPLE_SEED_PATH,
@@ -118,7 +118,7 @@ def _read_lines(stream, lines: queue.Queue[str]) -> None:
 
 def test_cli_serves_seed_until_terminated() -> None:
     command = [
-        sys.executable, "-m", "tests.emulators.airtable",
+        sys.executable, "-m", "testkit.emulators.airtable",
         "--seed", str(SAMPLE_SEED_PATH), "--port", "0", "--no-rate-limit", "--penalty-seconds", "1",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

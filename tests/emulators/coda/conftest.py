@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.emulators.coda import fixtures as coda_fixtures
-from tests.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda import fixtures as coda_fixtures
+from testkit.emulators.coda.emulator import CodaEmulator
 
 # A non-root conftest may not declare pytest_plugins, so the plugin's names are re-exported here.
 coda_emulator = coda_fixtures.coda_emulator
@@ -69,8 +69,9 @@ class Api:
         assert reply.status_code == 200, reply.text
         return reply.json()["items"]
 
-    def upsert(self, rows: list[dict[str, Any]], key_columns: list[str] | None = None, table: str = TABLE,
-               **params: Any) -> requests.Response:
+    def upsert(
+        self, rows: list[dict[str, Any]], key_columns: list[str] | None = None, table: str = TABLE, **params: Any
+    ) -> requests.Response:
         body: dict[str, Any] = {"rows": [{"cells": [{"column": k, "value": v} for k, v in r.items()]} for r in rows]}
         if key_columns is not None:
             body["keyColumns"] = key_columns

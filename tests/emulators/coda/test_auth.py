@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.emulators.coda.conftest import DOC, TABLE, Api, fake_token
-from tests.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.emulator import CodaEmulator
 
 UNAUTHORIZED = {"statusCode": 401, "statusMessage": "Unauthorized", "message": "Unauthorized"}
 ROWS = f"/docs/{DOC}/tables/{TABLE}/rows"

@@ -1,4 +1,4 @@
-"""`python -m tests.emulators.coda` as a subprocess."""
+"""`python -m testkit.emulators.coda` as a subprocess."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from tests.emulators.coda.fixtures import SAMPLE_DOC_ID, SAMPLE_SEED_PATH
+from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID, SAMPLE_SEED_PATH
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -29,8 +29,18 @@ def _lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
 
 
 def test_cli_serves_the_seed_and_prints_url_and_token() -> None:
-    command = [sys.executable, "-m", "tests.emulators.coda", "--seed", str(SAMPLE_SEED_PATH), "--port", "0",
-               "--mutation-delay", "0", "--no-rate-limit"]
+    command = [
+        sys.executable,
+        "-m",
+        "testkit.emulators.coda",
+        "--seed",
+        str(SAMPLE_SEED_PATH),
+        "--port",
+        "0",
+        "--mutation-delay",
+        "0",
+        "--no-rate-limit",
+    ]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = _lines(process)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.emulators.coda.conftest import DOC, TABLE, Api
-from tests.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.emulator import CodaEmulator
 
 ROWS = "/docs/" + DOC + "/tables/" + TABLE + "/rows"
 LATEST = {"X-Coda-Doc-Version": "latest"}

@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from tests.emulators.coda.conftest import DOC, TABLE, Api
-from tests.emulators.coda.emulator import CodaEmulator
-from tests.emulators.coda.fixtures import SAMPLE_SEED_PATH, EmulatorFactory
+from testkit.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH, EmulatorFactory
 
 ROWS = f"/docs/{DOC}/tables/{TABLE}/rows"
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.emulators.coda.conftest import DOC, PAGE, TABLE, Api
-from tests.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.emulator import CodaEmulator
 
 
 def test_whoami_describes_the_token_owner(api: Api, emu: CodaEmulator) -> None:
@@ -92,8 +92,9 @@ def test_column_formats_and_get_column(api: Api, emu: CodaEmulator) -> None:
 
 
 def test_lookup_column_format_names_its_table(api: Api, emu: CodaEmulator) -> None:
-    emu.add_table(DOC, {"name": "Releases", "columns": [{"name": "Version"}, {"name": "Notes", "type": "lookup",
-                                                                             "table": TABLE}]})
+    emu.add_table(
+        DOC, {"name": "Releases", "columns": [{"name": "Version"}, {"name": "Notes", "type": "lookup", "table": TABLE}]}
+    )
     columns = api.get(f"/docs/{DOC}/tables/Releases/columns").json()["items"]
     assert columns[1]["format"]["table"]["name"] == TABLE
 
@@ -103,8 +104,12 @@ def test_resolve_browser_link(api: Api, emu: CodaEmulator, kind: str) -> None:
     table = api.get(f"/docs/{DOC}/tables/{TABLE}").json()
     page = api.get(f"/docs/{DOC}/pages/{PAGE}").json()
     row = api.rows()[0]
-    link = {"doc": f"https://coda.io/d/_d{DOC}", "page": page["browserLink"], "table": table["browserLink"],
-            "row": row["browserLink"]}[kind]
+    link = {
+        "doc": f"https://coda.io/d/_d{DOC}",
+        "page": page["browserLink"],
+        "table": table["browserLink"],
+        "row": row["browserLink"],
+    }[kind]
     body = api.get("/resolveBrowserLink", params={"url": link}).json()
     expected = {"doc": DOC, "page": page["id"], "table": table["id"], "row": row["id"]}[kind]
     assert (body["type"], body["resource"]["type"], body["resource"]["id"]) == ("apiLink", kind, expected)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.emulators.coda.conftest import DOC, TABLE, Api
-from tests.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.emulator import CodaEmulator
 
 ROWS = "/docs/" + DOC + "/tables/" + TABLE + "/rows"
 
@@ -66,30 +66,63 @@ def test_sort_by_updated_at(api: Api, emu: CodaEmulator) -> None:
 
 
 def test_value_formats(api: Api, emu: CodaEmulator) -> None:
-    emu.add_table(DOC, {"name": "Kinds", "columns": [
-        {"name": "Text"}, {"name": "Tags", "type": "select", "isArray": True},
-        {"name": "Link", "type": "link"}, {"name": "Price", "type": "currency", "format": {"currencyCode": "EUR"}},
-        {"name": "Done", "type": "checkbox"}, {"name": "Count", "type": "number"}]})
-    emu.add_rows(DOC, "Kinds", [{"Text": "plain", "Tags": ["a", "b"], "Link": "https://x.test/", "Price": "12.50",
-                                 "Done": True, "Count": "3"}])
+    emu.add_table(
+        DOC,
+        {
+            "name": "Kinds",
+            "columns": [
+                {"name": "Text"},
+                {"name": "Tags", "type": "select", "isArray": True},
+                {"name": "Link", "type": "link"},
+                {"name": "Price", "type": "currency", "format": {"currencyCode": "EUR"}},
+                {"name": "Done", "type": "checkbox"},
+                {"name": "Count", "type": "number"},
+            ],
+        },
+    )
+    emu.add_rows(
+        DOC,
+        "Kinds",
+        [
+            {
+                "Text": "plain",
+                "Tags": ["a", "b"],
+                "Link": "https://x.test/",
+                "Price": "12.50",
+                "Done": True,
+                "Count": "3",
+            }
+        ],
+    )
 
     def values(fmt: str) -> dict[str, Any]:
         return api.rows("Kinds", valueFormat=fmt)[0]["values"]
 
-    assert values("simple") == {"Text": "plain", "Tags": "a,b", "Link": "https://x.test/", "Price": 12.5,
-                                "Done": True, "Count": 3}
+    assert values("simple") == {
+        "Text": "plain",
+        "Tags": "a,b",
+        "Link": "https://x.test/",
+        "Price": 12.5,
+        "Done": True,
+        "Count": 3,
+    }
     assert values("simpleWithArrays")["Tags"] == ["a", "b"]
     rich = values("rich")
     assert rich["Text"] == "```plain```"
-    assert rich["Link"] == {"@context": "http://schema.org/", "@type": "WebPage", "name": "https://x.test/",
-                            "url": "https://x.test/"}
+    assert rich["Link"] == {
+        "@context": "http://schema.org/",
+        "@type": "WebPage",
+        "name": "https://x.test/",
+        "url": "https://x.test/",
+    }
     assert rich["Price"]["@type"] == "MonetaryAmount" and rich["Price"]["currency"] == "EUR"
     assert rich["Tags"] == ["a", "b"] and rich["Done"] is True
 
 
 def test_lookup_values_resolve_to_rows(api: Api, emu: CodaEmulator) -> None:
-    emu.add_table(DOC, {"name": "Releases", "columns": [{"name": "Version"},
-                                                       {"name": "Entry", "type": "lookup", "table": TABLE}]})
+    emu.add_table(
+        DOC, {"name": "Releases", "columns": [{"name": "Version"}, {"name": "Entry", "type": "lookup", "table": TABLE}]}
+    )
     target = emu.row_ids(DOC, TABLE)[0]
     emu.add_rows(DOC, "Releases", [{"Version": "1.0.0", "Entry": target}])
     assert api.rows("Releases")[0]["values"]["Entry"] == "1.0.0/0000000000000000000000000000000000000000"
@@ -104,8 +137,9 @@ def test_paging_token_carries_the_original_query(api: Api, emu: CodaEmulator) ->
     link = urlsplit(first["nextPageLink"])
     assert f"{link.scheme}://{link.netloc}" == urlsplit(api.base).scheme + "://" + urlsplit(api.base).netloc
     # Other parameters next to pageToken are ignored: limit, format and query stay those of page 1.
-    second = api.get(ROWS, params={"pageToken": first["nextPageToken"], "limit": 1, "valueFormat": "rich",
-                                   "query": '"Type":"feat"'}).json()
+    second = api.get(
+        ROWS, params={"pageToken": first["nextPageToken"], "limit": 1, "valueFormat": "rich", "query": '"Type":"feat"'}
+    ).json()
     assert [r["values"]["Entry Key"] for r in second["items"]] == ["k2", "k3"]
     third = api.get(second["nextPageLink"]).json()
     assert [r["values"]["Entry Key"] for r in third["items"]] == ["k4"]
@@ -154,5 +188,8 @@ def test_get_row_by_id_and_by_name(api: Api, emu: CodaEmulator) -> None:
 def test_unknown_row_is_404_with_the_real_message(api: Api) -> None:
     reply = api.get(f"{ROWS}/i-doesnotexi")
     assert reply.status_code == 404
-    assert reply.json() == {"statusCode": 404, "statusMessage": "Not Found",
-                            "message": "Could not find a row with the specified ID or name."}
+    assert reply.json() == {
+        "statusCode": 404,
+        "statusMessage": "Not Found",
+        "message": "Could not find a row with the specified ID or name.",
+    }

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.emulators.coda.conftest import DOC, TABLE, Api
-from tests.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.emulator import CodaEmulator
 
 ROWS = "/docs/" + DOC + "/tables/" + TABLE + "/rows"
 
@@ -42,19 +42,31 @@ def test_reads_are_stale_until_the_mutation_is_applied(api: Api, emu: CodaEmulat
 
 def test_keyed_upsert_updates_every_matching_row(api: Api, emu: CodaEmulator) -> None:
     emu.add_rows(DOC, TABLE, [{"Entry Key": "dup", "Scope": "a"}, {"Entry Key": "dup", "Scope": "b"}])
-    reply = api.upsert([{"Entry Key": "dup", "Description": "both"}, {"Entry Key": "fresh", "Description": "new"}],
-                       key_columns=["Entry Key"])
+    reply = api.upsert(
+        [{"Entry Key": "dup", "Description": "both"}, {"Entry Key": "fresh", "Description": "new"}],
+        key_columns=["Entry Key"],
+    )
     assert reply.status_code == 202 and set(reply.json()) == {"requestId"}
     api.wait(reply)
     rows = emu.rows(DOC, TABLE)
     assert [(r["Entry Key"], r["Scope"], r["Description"]) for r in rows[1:]] == [
-        ("dup", "a", "both"), ("dup", "b", "both"), ("fresh", "", "new")]
+        ("dup", "a", "both"),
+        ("dup", "b", "both"),
+        ("fresh", "", "new"),
+    ]
 
 
 def test_keyed_upsert_matches_on_all_key_columns(api: Api, emu: CodaEmulator) -> None:
     emu.add_rows(DOC, TABLE, [{"Release": "1.0", "Entry Key": "x"}, {"Release": "2.0", "Entry Key": "x"}])
-    api.wait(api.upsert([{"Release": "2.0", "Entry Key": "x", "Scope": "hit"},
-                         {"Release": "3.0", "Entry Key": "x", "Scope": "new"}], key_columns=["Release", "Entry Key"]))
+    api.wait(
+        api.upsert(
+            [
+                {"Release": "2.0", "Entry Key": "x", "Scope": "hit"},
+                {"Release": "3.0", "Entry Key": "x", "Scope": "new"},
+            ],
+            key_columns=["Release", "Entry Key"],
+        )
+    )
     rows = emu.rows(DOC, TABLE)[1:]
     assert [(r["Release"], r["Scope"]) for r in rows] == [("1.0", ""), ("2.0", "hit"), ("3.0", "new")]
 
@@ -68,8 +80,13 @@ def test_columns_by_id_name_or_url(api: Api, emu: CodaEmulator) -> None:
 
 
 def test_values_are_parsed_by_column_type_unless_disabled(api: Api, emu: CodaEmulator) -> None:
-    emu.add_table(DOC, {"name": "Numbers", "columns": [{"name": "Label"}, {"name": "N", "type": "number"},
-                                                       {"name": "Flag", "type": "checkbox"}]})
+    emu.add_table(
+        DOC,
+        {
+            "name": "Numbers",
+            "columns": [{"name": "Label"}, {"name": "N", "type": "number"}, {"name": "Flag", "type": "checkbox"}],
+        },
+    )
     api.wait(api.upsert([{"Label": "parsed", "N": "00123", "Flag": "true"}], table="Numbers"))
     api.wait(api.upsert([{"Label": "literal", "N": "00123"}], table="Numbers", disableParsing="true"))
     rows = emu.rows(DOC, "Numbers")
@@ -129,8 +146,9 @@ def test_unknown_column_in_warning_mode(api: Api, emu: CodaEmulator) -> None:
 
 
 def test_calculated_columns_are_not_written(api: Api, emu: CodaEmulator) -> None:
-    emu.add_table(DOC, {"name": "Calc", "columns": [{"name": "A"}, {"name": "B", "calculated": True,
-                                                                   "formula": "thisRow.A"}]})
+    emu.add_table(
+        DOC, {"name": "Calc", "columns": [{"name": "A"}, {"name": "B", "calculated": True, "formula": "thisRow.A"}]}
+    )
     status = api.wait(api.upsert([{"A": "x", "B": "y"}], table="Calc"))
     assert "calculated" in status["warning"]
     assert emu.rows(DOC, "Calc") == [{"A": "x", "B": ""}]

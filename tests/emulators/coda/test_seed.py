@@ -8,18 +8,28 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.emulators.coda.conftest import DOC, TABLE, Api, fake_token
-from tests.emulators.coda.emulator import CodaEmulator
-from tests.emulators.coda.fixtures import EmulatorFactory
+from testkit.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.fixtures import EmulatorFactory
 
 
 def test_from_seed_dict_with_tokens(coda_emulator_factory: EmulatorFactory) -> None:
     token = fake_token("seeded")
     seed = {
         "tokens": [{"token": token, "owner": "ci@example.com", "access": "read", "doc": "Ops"}],
-        "docs": [{"name": "Ops", "pages": [{"name": "Home", "content": "<p>hi</p>", "format": "html"}],
-                  "tables": [{"name": "Tasks", "page": "Home", "columns": [{"name": "Task"}, {"name": "Done",
-                                                                                          "type": "checkbox"}],
-                              "rows": [{"Task": "one", "Done": True}]}]}],
+        "docs": [
+            {
+                "name": "Ops",
+                "pages": [{"name": "Home", "content": "<p>hi</p>", "format": "html"}],
+                "tables": [
+                    {
+                        "name": "Tasks",
+                        "page": "Home",
+                        "columns": [{"name": "Task"}, {"name": "Done", "type": "checkbox"}],
+                        "rows": [{"Task": "one", "Done": True}],
+                    }
+                ],
+            }
+        ],
     }
     emu = coda_emulator_factory(seed=seed)
     doc_id = emu.doc_id("Ops")
@@ -76,8 +86,9 @@ def test_mutation_status_expires(coda_emulator_factory: EmulatorFactory) -> None
     token = fake_token()
     emu.add_token(token)
     api = Api(emu.url, token)
-    request_id = api.post(f"/docs/{doc}/tables/T/rows", json={"rows": [{"cells": [{"column": "A", "value": 1}]}]}
-                          ).json()["requestId"]
+    request_id = api.post(
+        f"/docs/{doc}/tables/T/rows", json={"rows": [{"cells": [{"column": "A", "value": 1}]}]}
+    ).json()["requestId"]
     now[0] += 1
     assert api.get(f"/mutationStatus/{request_id}").json() == {"completed": True}
     now[0] += 11

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.emulators.coda.conftest import DOC, TABLE, Api
-from tests.emulators.coda.emulator import CodaEmulator
-from tests.emulators.coda.spec import SHARED_ENV, SpecContract, default_spec_path, load_contract
+from testkit.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.spec import SPEC_ENV, SpecContract, default_spec_path, load_contract
 
 REPO = Path(__file__).resolve().parents[3]
 ROWS = f"/docs/{DOC}/tables/{TABLE}/rows"
@@ -26,38 +26,88 @@ def contract() -> SpecContract:
 
 
 def test_spec_location_and_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv(SHARED_ENV, raising=False)
-    assert default_spec_path() == REPO.parent / "shared" / "reference" / "coda-openapi-1.5.0.json"
-    monkeypatch.setenv(SHARED_ENV, str(tmp_path))
-    assert default_spec_path() == tmp_path / "reference" / "coda-openapi-1.5.0.json"
-    with pytest.raises(FileNotFoundError, match=SHARED_ENV):
+    monkeypatch.delenv(SPEC_ENV, raising=False)
+    assert default_spec_path() == REPO / "testkit" / "specs" / "coda-openapi-1.5.0.json"
+    assert default_spec_path().is_file()  # shipped in the repository: a bare clone needs nothing beside it
+    monkeypatch.setenv(SPEC_ENV, str(tmp_path / "missing.json"))
+    assert default_spec_path() == tmp_path / "missing.json"
+    with pytest.raises(FileNotFoundError, match=SPEC_ENV):
         load_contract(str(default_spec_path()))
 
 
-@pytest.mark.parametrize(("schema", "instance"), [
-    ("RowsUpsertResult", {"requestId": "mutate:1", "addedRowIds": ["i-1"]}),  # allOf + additionalProperties
-    ("PageUpdateResult", {"requestId": "mutate:1", "id": "canvas-1"}),
-    ("MutationStatus", {"completed": False, "warning": None}),  # null warning observed live
-    ("PageUpdate", {"contentUpdate": {"insertionMode": "append", "canvasContent": {"format": "html", "content": ""}}}),
-    ("Column", {"id": "c-1", "type": "column", "href": "https://x.test/c", "name": "N",
-                "format": {"type": "number", "isArray": False, "precision": 2}}),
-])
+@pytest.mark.parametrize(
+    ("schema", "instance"),
+    [
+        ("RowsUpsertResult", {"requestId": "mutate:1", "addedRowIds": ["i-1"]}),  # allOf + additionalProperties
+        ("PageUpdateResult", {"requestId": "mutate:1", "id": "canvas-1"}),
+        ("MutationStatus", {"completed": False, "warning": None}),  # null warning observed live
+        (
+            "PageUpdate",
+            {"contentUpdate": {"insertionMode": "append", "canvasContent": {"format": "html", "content": ""}}},
+        ),
+        (
+            "Column",
+            {
+                "id": "c-1",
+                "type": "column",
+                "href": "https://x.test/c",
+                "name": "N",
+                "format": {"type": "number", "isArray": False, "precision": 2},
+            },
+        ),
+    ],
+)
 def test_pre_processed_spec_accepts_valid_instances(contract: SpecContract, schema: str, instance: Any) -> None:
     assert contract.validate_schema(schema, instance) == []
 
 
-@pytest.mark.parametrize(("schema", "instance", "fragment"), [
-    ("RowsUpsertResult", {"requestId": "mutate:1", "extra": 1}, "'extra' was unexpected"),
-    ("Column", {"id": "c-1", "type": "column", "href": "https://x.test/c", "name": "N",
-                "format": {"type": "text", "isArray": False, "precision": 2}}, "'precision' was unexpected"),
-    ("Column", {"id": "c-1", "type": "column", "href": "https://x.test/c", "name": "N",
-                "format": {"type": "checkbox", "isArray": False}}, "'displayType' is a required property"),
-    ("RowsUpsert", {"rows": [], "rowIds": ["i-1"]}, "'rowIds' was unexpected"),
-    ("Row", {"id": "i-1", "type": "row", "href": "relative", "name": "", "index": 0, "browserLink": "https://x.test",
-             "createdAt": "2020-01-01T00:00:00Z", "updatedAt": "2020-01-01T00:00:00Z", "values": {}}, "not a 'url'"),
-])
-def test_pre_processed_spec_still_rejects_invalid_instances(contract: SpecContract, schema: str, instance: Any,
-                                                            fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("schema", "instance", "fragment"),
+    [
+        ("RowsUpsertResult", {"requestId": "mutate:1", "extra": 1}, "'extra' was unexpected"),
+        (
+            "Column",
+            {
+                "id": "c-1",
+                "type": "column",
+                "href": "https://x.test/c",
+                "name": "N",
+                "format": {"type": "text", "isArray": False, "precision": 2},
+            },
+            "'precision' was unexpected",
+        ),
+        (
+            "Column",
+            {
+                "id": "c-1",
+                "type": "column",
+                "href": "https://x.test/c",
+                "name": "N",
+                "format": {"type": "checkbox", "isArray": False},
+            },
+            "'displayType' is a required property",
+        ),
+        ("RowsUpsert", {"rows": [], "rowIds": ["i-1"]}, "'rowIds' was unexpected"),
+        (
+            "Row",
+            {
+                "id": "i-1",
+                "type": "row",
+                "href": "relative",
+                "name": "",
+                "index": 0,
+                "browserLink": "https://x.test",
+                "createdAt": "2020-01-01T00:00:00Z",
+                "updatedAt": "2020-01-01T00:00:00Z",
+                "values": {},
+            },
+            "not a 'url'",
+        ),
+    ],
+)
+def test_pre_processed_spec_still_rejects_invalid_instances(
+    contract: SpecContract, schema: str, instance: Any, fragment: str
+) -> None:
     problems = contract.validate_schema(schema, instance)
     assert any(fragment in p for p in problems), problems
 
@@ -66,7 +116,9 @@ def test_operations_are_matched_with_decoded_path_parameters(contract: SpecContr
     match = contract.match("GET", "/docs/d1/tables/A%2FB/rows/i-1")
     assert match is not None
     assert (match.operation.operation_id, match.path_params) == (
-        "getRow", {"docId": "d1", "tableIdOrName": "A/B", "rowIdOrName": "i-1"})
+        "getRow",
+        {"docId": "d1", "tableIdOrName": "A/B", "rowIdOrName": "i-1"},
+    )
     assert contract.match("PATCH", "/whoami") is None and contract.path_exists("/whoami")
 
 
@@ -74,7 +126,8 @@ def test_invalid_query_parameter_is_recorded_and_answered_400(api: Api, emu: Cod
     reply = api.get(ROWS, params={"valueFormat": "fancy"})
     assert reply.status_code == 400
     assert emu.take_spec_violations() == [
-        "listRows request query.valueFormat: 'fancy' is not one of ['simple', 'simpleWithArrays', 'rich']"]
+        "listRows request query.valueFormat: 'fancy' is not one of ['simple', 'simpleWithArrays', 'rich']"
+    ]
 
 
 def test_unknown_query_parameter_is_recorded_but_ignored(api: Api, emu: CodaEmulator) -> None:
@@ -112,8 +165,10 @@ def test_undeclared_status_is_a_violation(emu: CodaEmulator) -> None:
 
 def test_fixture_fails_a_test_that_leaves_violations(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text(
-        "from tests.emulators.coda.fixtures import coda_emulator, coda_emulator_factory, pytest_configure\n")
-    (tmp_path / "test_inner.py").write_text(textwrap.dedent("""
+        "from testkit.emulators.coda.fixtures import coda_emulator, coda_emulator_factory, pytest_configure\n"
+    )
+    (tmp_path / "test_inner.py").write_text(
+        textwrap.dedent("""
         import pytest, requests
 
         def _bad(emu):
@@ -127,10 +182,17 @@ def test_fixture_fails_a_test_that_leaves_violations(tmp_path: Path) -> None:
         @pytest.mark.coda_emulator(allow_spec_violations=True)
         def test_opted_out(coda_emulator):
             _bad(coda_emulator)
-    """))
+    """)
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "2 passed, 1 error" in result.stdout, result.stdout + result.stderr
     assert "ERROR at teardown of test_leaves_a_violation" in result.stdout
     assert "whoami request query: unknown query parameter 'bogus'" in result.stdout

@@ -28,9 +28,17 @@ class Seeder:
             self._world.users[email] = user
         return user
 
-    def token(self, value: str, owner: str = DEFAULT_OWNER, *, name: str = "Emulator token",
-              access: Access = "readwrite", doc: str | None = None, table: str | None = None,
-              owner_name: str | None = None) -> Token:
+    def token(
+        self,
+        value: str,
+        owner: str = DEFAULT_OWNER,
+        *,
+        name: str = "Emulator token",
+        access: Access = "readwrite",
+        doc: str | None = None,
+        table: str | None = None,
+        owner_name: str | None = None,
+    ) -> Token:
         if access not in ("readwrite", "read", "write"):
             raise ValueError("access must be 'readwrite', 'read' or 'write'")
         if table is not None and doc is None:
@@ -43,8 +51,14 @@ class Seeder:
     def add_doc(self, doc_id: str | None = None, name: str = "Untitled", owner: str | None = None) -> Doc:
         owner_email = owner or next(iter(self._world.users), DEFAULT_OWNER)
         now = self._backend.now()
-        doc = Doc(self._ids.reserve(doc_id) if doc_id else self._ids.new(ids.DOC), name, self.user(owner_email),
-                  self._ids.new(ids.FOLDER), now, now)
+        doc = Doc(
+            self._ids.reserve(doc_id) if doc_id else self._ids.new(ids.DOC),
+            name,
+            self.user(owner_email),
+            self._ids.new(ids.FOLDER),
+            now,
+            now,
+        )
         self._world.docs[doc.id] = doc
         return doc
 
@@ -60,12 +74,23 @@ class Seeder:
         now = self._backend.now()
         parent = doc.page(spec["parent"]).id if spec.get("parent") else None
         content = spec.get("content", "")
-        lines = [Line(self._ids.new(ids.LINE), s.style, s.content, s.level)
-                 for s in to_lines(spec.get("format", "markdown"), content)]
+        lines = [
+            Line(self._ids.new(ids.LINE), s.style, s.content, s.level)
+            for s in to_lines(spec.get("format", "markdown"), content)
+        ]
         page_id = self._ids.reserve(spec["id"]) if spec.get("id") else self._ids.new(ids.PAGE)
-        page = Page(page_id, spec.get("name", "Untitled"), now, now, doc.owner.email,
-                    subtitle=spec.get("subtitle"), icon_name=spec.get("iconName"), parent_id=parent,
-                    hidden=bool(spec.get("hidden", False)), lines=lines)
+        page = Page(
+            page_id,
+            spec.get("name", "Untitled"),
+            now,
+            now,
+            doc.owner.email,
+            subtitle=spec.get("subtitle"),
+            icon_name=spec.get("iconName"),
+            parent_id=parent,
+            hidden=bool(spec.get("hidden", False)),
+            lines=lines,
+        )
         doc.pages[page.id] = page
         return page
 
@@ -76,14 +101,31 @@ class Seeder:
         page = doc.page(page_ref) if page_ref else self.add_page(doc.id, {"name": spec["name"]})
         base = doc.table(spec["view_of"]) if spec.get("view_of") else None
         if base is not None:
-            table = Table(self._ids.reserve(spec["id"]) if spec.get("id") else self._ids.new(ids.VIEW), spec["name"],
-                          page.id, base.columns, base.rows, base.display_column_id, now, now, base=base)
+            table = Table(
+                self._ids.reserve(spec["id"]) if spec.get("id") else self._ids.new(ids.VIEW),
+                spec["name"],
+                page.id,
+                base.columns,
+                base.rows,
+                base.display_column_id,
+                now,
+                now,
+                base=base,
+            )
         else:
             columns = [self._column(c) for c in spec.get("columns", [])]
             if not columns:
                 raise ValueError(f"table {spec['name']!r} needs at least one column")
-            table = Table(self._ids.reserve(spec["id"]) if spec.get("id") else self._ids.new(ids.TABLE), spec["name"],
-                          page.id, columns, [], columns[0].id, now, now)
+            table = Table(
+                self._ids.reserve(spec["id"]) if spec.get("id") else self._ids.new(ids.TABLE),
+                spec["name"],
+                page.id,
+                columns,
+                [],
+                columns[0].id,
+                now,
+                now,
+            )
             if spec.get("displayColumn"):
                 display = table.column(spec["displayColumn"])
                 if display is None:
@@ -116,10 +158,16 @@ class Seeder:
 
     def _column(self, spec: Mapping[str, Any]) -> Column:
         return Column(
-            id=self._ids.reserve(spec["id"]) if spec.get("id") else self._ids.new(ids.COLUMN), name=spec["name"],
-            type=spec.get("type", "text"), is_array=bool(spec.get("isArray", False)),
-            calculated=bool(spec.get("calculated", False)), formula=spec.get("formula"),
-            hidden=bool(spec.get("hidden", False)), format=dict(spec.get("format", {})), lookup_table=spec.get("table"))
+            id=self._ids.reserve(spec["id"]) if spec.get("id") else self._ids.new(ids.COLUMN),
+            name=spec["name"],
+            type=spec.get("type", "text"),
+            is_array=bool(spec.get("isArray", False)),
+            calculated=bool(spec.get("calculated", False)),
+            formula=spec.get("formula"),
+            hidden=bool(spec.get("hidden", False)),
+            format=dict(spec.get("format", {})),
+            lookup_table=spec.get("table"),
+        )
 
     def load(self, data: Mapping[str, Any]) -> None:
         """`{"tokens": [{token, owner, …}], "docs": [{id?, name, owner?, pages: […], tables: […]}]}`."""

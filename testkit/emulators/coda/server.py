@@ -58,7 +58,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         url = urlsplit(self.path)
         inside = url.path.startswith(BASE_PATH + "/")
-        path = url.path[len(BASE_PATH):] if inside else url.path
+        path = url.path[len(BASE_PATH) :] if inside else url.path
         fault = backend.faults.pick(self.command, path) if inside else None
         answer: _Answer | None = None  # None: drop the connection
         operation = owner = None
@@ -77,18 +77,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 operation = outcome.operation.operation_id if outcome.operation else None
                 owner = outcome.owner
                 code, payload = backend.finish(outcome)
-                answer = None if fault is not None and fault.kind == "drop_after_apply" else (
-                    code, payload, outcome.reply.headers)
+                answer = (
+                    None
+                    if fault is not None and fault.kind == "drop_after_apply"
+                    else (code, payload, outcome.reply.headers)
+                )
         except Exception as exc:  # an emulator bug: answer 500 and make the test fail
             backend.record(f"{self.command} {path} emulator error: {exc!r}\n{traceback.format_exc()}")
             answer = (500, json.dumps(error_body(500, repr(exc))).encode(), {})
         # Log before answering, so a client that reads the log after its response sees this request.
         with backend.lock:
-            backend.requests.append(LoggedRequest(
-                method=self.command, path=path, query=parse_qs(url.query, keep_blank_values=True),
-                body=_loggable(body), status=answer[0] if answer else None, time=arrived,
-                duration=time.monotonic() - started, operation=operation, owner=owner,
-                fault=fault.kind if fault else None))
+            backend.requests.append(
+                LoggedRequest(
+                    method=self.command,
+                    path=path,
+                    query=parse_qs(url.query, keep_blank_values=True),
+                    body=_loggable(body),
+                    status=answer[0] if answer else None,
+                    time=arrived,
+                    duration=time.monotonic() - started,
+                    operation=operation,
+                    owner=owner,
+                    fault=fault.kind if fault else None,
+                )
+            )
         if answer is None:
             self._drop()
         else:

@@ -59,41 +59,75 @@ class Links:
 
 def user_json(links: Links, user: User, token: Token) -> dict[str, Any]:
     return {
-        "name": user.name, "loginId": user.email, "type": "user", "scoped": token.scoped,
-        "tokenName": token.name, "href": links.api("whoami"),
+        "name": user.name,
+        "loginId": user.email,
+        "type": "user",
+        "scoped": token.scoped,
+        "tokenName": token.name,
+        "href": links.api("whoami"),
         "pictureLink": "https://cdn.coda.io/avatars/default_avatar.png",
         "workspace": workspace_json(user),
     }
 
 
 def workspace_json(user: User) -> dict[str, Any]:
-    return {"id": user.workspace_id, "type": "workspace", "name": f"{user.name}'s workspace",
-            "browserLink": f"{BROWSER}/docs?workspaceId={user.workspace_id}"}
+    return {
+        "id": user.workspace_id,
+        "type": "workspace",
+        "name": f"{user.name}'s workspace",
+        "browserLink": f"{BROWSER}/docs?workspaceId={user.workspace_id}",
+    }
 
 
 def doc_json(links: Links, doc: Doc) -> dict[str, Any]:
     tables = len(doc.tables)
     return {
-        "id": doc.id, "type": "doc", "href": links.doc(doc), "browserLink": links.doc_browser(doc),
-        "name": doc.name, "owner": doc.owner.email, "ownerName": doc.owner.name,
-        "createdAt": iso(doc.created_at), "updatedAt": iso(doc.updated_at),
-        "workspace": workspace_json(doc.owner), "workspaceId": doc.owner.workspace_id,
-        "folder": {"id": doc.folder_id, "type": "folder", "browserLink": f"{BROWSER}/folders/{doc.folder_id}",
-                   "name": "My docs"},
+        "id": doc.id,
+        "type": "doc",
+        "href": links.doc(doc),
+        "browserLink": links.doc_browser(doc),
+        "name": doc.name,
+        "owner": doc.owner.email,
+        "ownerName": doc.owner.name,
+        "createdAt": iso(doc.created_at),
+        "updatedAt": iso(doc.updated_at),
+        "workspace": workspace_json(doc.owner),
+        "workspaceId": doc.owner.workspace_id,
+        "folder": {
+            "id": doc.folder_id,
+            "type": "folder",
+            "browserLink": f"{BROWSER}/folders/{doc.folder_id}",
+            "name": "My docs",
+        },
         "folderId": doc.folder_id,
-        "docSize": {"totalRowCount": sum(len(t.rows) for t in doc.tables.values() if not t.is_view),
-                    "tableAndViewCount": tables, "pageCount": len(doc.live_pages()), "overApiSizeLimit": False},
+        "docSize": {
+            "totalRowCount": sum(len(t.rows) for t in doc.tables.values() if not t.is_view),
+            "tableAndViewCount": tables,
+            "pageCount": len(doc.live_pages()),
+            "overApiSizeLimit": False,
+        },
     }
 
 
 def page_ref(links: Links, doc: Doc, page: Page) -> dict[str, Any]:
-    return {"id": page.id, "type": "page", "href": links.page(doc, page),
-            "browserLink": links.page_browser(doc, page), "name": page.name}
+    return {
+        "id": page.id,
+        "type": "page",
+        "href": links.page(doc, page),
+        "browserLink": links.page_browser(doc, page),
+        "name": page.name,
+    }
 
 
 def table_ref(links: Links, doc: Doc, table: Table) -> dict[str, Any]:
-    ref = {"id": table.id, "type": "table", "tableType": "view" if table.is_view else "table",
-           "href": links.table(doc, table), "browserLink": links.table_browser(doc, table), "name": table.name}
+    ref = {
+        "id": table.id,
+        "type": "table",
+        "tableType": "view" if table.is_view else "table",
+        "href": links.table(doc, table),
+        "browserLink": links.table_browser(doc, table),
+        "name": table.name,
+    }
     page = doc.pages.get(table.page_id)
     if page is not None:
         ref["parent"] = page_ref(links, doc, page)
@@ -102,11 +136,17 @@ def table_ref(links: Links, doc: Doc, table: Table) -> dict[str, Any]:
 
 def table_json(links: Links, doc: Doc, table: Table) -> dict[str, Any]:
     out = table_ref(links, doc, table)
-    out.update({
-        "displayColumn": column_ref(links, doc, table, table.display_column_id),
-        "rowCount": len(table.rows), "sorts": [], "layout": "default",
-        "createdAt": iso(table.created_at), "updatedAt": iso(table.updated_at), "viewId": table.id,
-    })
+    out.update(
+        {
+            "displayColumn": column_ref(links, doc, table, table.display_column_id),
+            "rowCount": len(table.rows),
+            "sorts": [],
+            "layout": "default",
+            "createdAt": iso(table.created_at),
+            "updatedAt": iso(table.updated_at),
+            "viewId": table.id,
+        }
+    )
     if table.base is not None:
         out["parentTable"] = table_ref(links, doc, table.base)
     return out
@@ -118,8 +158,11 @@ def column_ref(links: Links, doc: Doc, table: Table, column_id: str) -> dict[str
 
 
 def column_json(links: Links, doc: Doc, table: Table, column: Column, *, detail: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {**column_ref(links, doc, table, column.id), "name": column.name,
-                           "format": column_format(links, doc, column)}
+    out: dict[str, Any] = {
+        **column_ref(links, doc, table, column.id),
+        "name": column.name,
+        "format": column_format(links, doc, column),
+    }
     if column.id == table.display_column_id:
         out["display"] = True
     if column.calculated:
@@ -148,29 +191,47 @@ def column_format(links: Links, doc: Doc, column: Column) -> dict[str, Any]:
     return out
 
 
-def row_json(links: Links, doc: Doc, table: Table, row: Row, index: int, renderer: Renderer,
-             columns: list[Column], use_names: bool) -> dict[str, Any]:
+def row_json(
+    links: Links,
+    doc: Doc,
+    table: Table,
+    row: Row,
+    index: int,
+    renderer: Renderer,
+    columns: list[Column],
+    use_names: bool,
+) -> dict[str, Any]:
     return {
-        "id": row.id, "type": "row", "href": links.api("docs", doc.id, "tables", table.id, "rows", row.id),
-        "name": plain(table.display_value(row)), "index": index,
+        "id": row.id,
+        "type": "row",
+        "href": links.api("docs", doc.id, "tables", table.id, "rows", row.id),
+        "name": plain(table.display_value(row)),
+        "index": index,
         "browserLink": links.row_browser(doc, table, row),
-        "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at),
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
         "values": {(c.name if use_names else c.id): renderer.render(c, row.values.get(c.id)) for c in columns},
     }
 
 
 def page_json(links: Links, doc: Doc, page: Page) -> dict[str, Any]:
     out: dict[str, Any] = {
-        **page_ref(links, doc, page), "contentType": page.content_type, "isHidden": page.hidden,
+        **page_ref(links, doc, page),
+        "contentType": page.content_type,
+        "isHidden": page.hidden,
         "isEffectivelyHidden": _effectively_hidden(doc, page),
         "children": [page_ref(links, doc, p) for p in doc.live_pages() if p.parent_id == page.id],
-        "createdAt": iso(page.created_at), "updatedAt": iso(page.updated_at),
+        "createdAt": iso(page.created_at),
+        "updatedAt": iso(page.updated_at),
     }
     if page.subtitle is not None:
         out["subtitle"] = page.subtitle
     if page.icon_name:
-        out["icon"] = {"name": page.icon_name, "type": "image/png",
-                       "browserLink": f"https://cdn.coda.io/icons/png/color/{quote(page.icon_name)}-32.png"}
+        out["icon"] = {
+            "name": page.icon_name,
+            "type": "image/png",
+            "browserLink": f"https://cdn.coda.io/icons/png/color/{quote(page.icon_name)}-32.png",
+        }
     if page.image_url:
         out["image"] = {"browserLink": page.image_url}
     parent = doc.pages.get(page.parent_id) if page.parent_id else None

@@ -13,10 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 # Operations that change doc content; they draw from `RateLimits.content_buckets`.
-CONTENT_OPERATIONS = frozenset({
-    "upsertRows", "deleteRows", "updateRow", "deleteRow", "pushButton",
-    "createPage", "updatePage", "deletePage", "deletePageContent",
-})
+CONTENT_OPERATIONS = frozenset(
+    {
+        "upsertRows",
+        "deleteRows",
+        "updateRow",
+        "deleteRow",
+        "pushButton",
+        "createPage",
+        "updatePage",
+        "deletePage",
+        "deletePageContent",
+    }
+)
 BUCKETS = ("read", "write", "doc_content", "list_docs")
 
 
@@ -50,8 +59,9 @@ class RateLimits:
 
     def scaled(self, factor: float) -> RateLimits:
         """The same limits with every window multiplied by `factor` (tests use e.g. 0.05)."""
-        return replace(self, **{name: Bucket(getattr(self, name).limit, getattr(self, name).window * factor)
-                                for name in BUCKETS})
+        return replace(
+            self, **{name: Bucket(getattr(self, name).limit, getattr(self, name).window * factor) for name in BUCKETS}
+        )
 
     def buckets_for(self, operation_id: str, method: str) -> tuple[str, ...]:
         if operation_id == "listDocs":

@@ -29,9 +29,17 @@ def start(call: Call, extra: dict[str, Any] | None = None) -> ListQuery:
     return ListQuery({**params, **(extra or {})}, 0)
 
 
-def reply(backend: Backend, call: Call, query: ListQuery, items: Sequence[T],
-          render: Callable[[T, int], dict[str, Any]], *, default_limit: int = 25, max_limit: int | None = None,
-          last_page: dict[str, Any] | None = None) -> Reply:
+def reply(
+    backend: Backend,
+    call: Call,
+    query: ListQuery,
+    items: Sequence[T],
+    render: Callable[[T, int], dict[str, Any]],
+    *,
+    default_limit: int = 25,
+    max_limit: int | None = None,
+    last_page: dict[str, Any] | None = None,
+) -> Reply:
     """One page of `items`; `render(item, position)` shapes each; `last_page` adds keys to the last page."""
     limit = min(int(query.params.get("limit", default_limit)), max_limit or backend.options.max_page_size)
     chunk, following = paging.page_of(items, query.offset, limit)
@@ -39,8 +47,9 @@ def reply(backend: Backend, call: Call, query: ListQuery, items: Sequence[T],
     items_json = [render(item, query.offset + i) for i, item in enumerate(chunk)]
     body: dict[str, Any] = {"items": items_json, "href": self_link}
     if following is not None:
-        token = paging.encode({"kind": call.operation_id, "scope": call.path, "params": query.params,
-                               "offset": following})
+        token = paging.encode(
+            {"kind": call.operation_id, "scope": call.path, "params": query.params, "offset": following}
+        )
         body["nextPageToken"] = token
         body["nextPageLink"] = f"{backend.links.base}{call.path}?pageToken={quote(token)}"
     elif last_page:

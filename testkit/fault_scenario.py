@@ -31,14 +31,14 @@ from unittest import mock
 from pipe.clients.airtable import REQUESTS_PER_SECOND, airtable_policy
 from pipe.clients.coda import CodaLimits, MutationPolling, coda_policy
 from pipe.clients.http import HttpPolicy, SlidingWindowLimiter
-from tests.emulators.airtable import AirtableEmulator
-from tests.emulators.airtable import Fault as AirtableFault
-from tests.emulators.coda import CodaEmulator, RateLimits
-from tests.gitrepos import GitRepoBuilder
+from testkit.emulators.airtable import AirtableEmulator
+from testkit.emulators.airtable import Fault as AirtableFault
+from testkit.emulators.coda import CodaEmulator, RateLimits
+from testkit.gitrepos import GitRepoBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
-AIRTABLE_SEED = ROOT / "tests/emulators/airtable/sample_seed.json"
-CODA_SEED = ROOT / "tests/emulators/coda/sample_seed.json"
+AIRTABLE_SEED = ROOT / "testkit/emulators/airtable/sample_seed.json"
+CODA_SEED = ROOT / "testkit/emulators/coda/sample_seed.json"
 BASE_ID = "appSampleProduct1"
 AIRTABLE_TOKEN = "fake-airtable-token-readwrite"  # in sample_seed.json
 CODA_DOC_ID = "Rn7Q2xWk4T"

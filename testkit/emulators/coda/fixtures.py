@@ -1,6 +1,6 @@
 """pytest support: `coda_emulator`, `coda_emulator_factory` and the `coda_emulator` marker.
 
-Enable with ``pytest_plugins = ["tests.emulators.coda.fixtures"]`` in the root ``conftest.py``, or
+Enable with ``pytest_plugins = ["testkit.emulators.coda.fixtures"]`` in the root ``conftest.py``, or
 import the fixtures and ``pytest_configure`` (which registers the marker) into a conftest.
 
     @pytest.mark.coda_emulator(seed=SAMPLE_SEED_PATH, mutation_delay=0, rate_limits=None)
@@ -33,8 +33,10 @@ EmulatorFactory = Callable[..., CodaEmulator]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", f"{MARKER}(**options): options for the coda_emulator fixture (CodaEmulator keywords, "
-                   "seed=<dict or path>, allow_spec_violations=True)")
+        "markers",
+        f"{MARKER}(**options): options for the coda_emulator fixture (CodaEmulator keywords, "
+        "seed=<dict or path>, allow_spec_violations=True)",
+    )
 
 
 def marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:

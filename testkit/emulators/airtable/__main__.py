@@ -1,6 +1,6 @@
 """Run the emulator by hand::
 
-    python -m tests.emulators.airtable --seed tests/emulators/airtable/sample_seed.json
+    python -m testkit.emulators.airtable --seed testkit/emulators/airtable/sample_seed.json
 
 Prints the URL and the seeded tokens, then serves until Ctrl-C (or SIGTERM).
 """
@@ -18,7 +18,7 @@ from .emulator import AirtableEmulator
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.emulators.airtable",
+        prog="python -m testkit.emulators.airtable",
         description="Local emulator of the Airtable Web API v0.",
     )
     parser.add_argument("--seed", help="seed JSON file (tokens, bases, tables, records)")

@@ -41,5 +41,5 @@ def suffix(resource_id: str) -> str:
     """The part after the prefix: `grid-aS3YxcCqqY` → `aS3YxcCqqY` (used in browser links)."""
     for prefix in (TABLE, VIEW, COLUMN, ROW, PAGE, LINE):
         if resource_id.startswith(prefix):
-            return resource_id[len(prefix):]
+            return resource_id[len(prefix) :]
     return resource_id

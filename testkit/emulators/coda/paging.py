@@ -31,6 +31,6 @@ def decode(token: str, kind: str, scope: str) -> dict[str, Any]:
 
 def page_of(items: Sequence[T], offset: int, limit: int) -> tuple[list[T], int | None]:
     """One page and the offset of the next one (None when this is the last page)."""
-    chunk = list(items[offset:offset + limit])
+    chunk = list(items[offset : offset + limit])
     following = offset + limit
     return chunk, following if following < len(items) else None

@@ -1,6 +1,6 @@
 """pytest fixtures for the Airtable emulator.
 
-Use from any test package with ``pytest_plugins = ["tests.emulators.airtable.fixtures"]`` in the
+Use from any test package with ``pytest_plugins = ["testkit.emulators.airtable.fixtures"]`` in the
 root ``conftest.py`` (or import the fixtures into a conftest).
 
 * ``airtable_emulator_factory(seed=SAMPLE_SEED_PATH, **options)`` starts an emulator and returns

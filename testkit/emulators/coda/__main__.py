@@ -1,4 +1,4 @@
-"""Run the emulator by hand: `python -m tests.emulators.coda --seed tests/emulators/coda/sample_seed.json`."""
+"""Run the emulator by hand: `python -m testkit.emulators.coda --seed testkit/emulators/coda/sample_seed.json`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .emulator import CodaEmulator
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.emulators.coda", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m testkit.emulators.coda", description=__doc__)
     parser.add_argument("--seed", help="seed file (JSON); see sample_seed.json")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -24,8 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--id-seed", type=int, help="repeatable generated IDs")
     args = parser.parse_args(argv)
 
-    options = {"host": args.host, "port": args.port, "mutation_delay": args.mutation_delay,
-               "unknown_column": args.unknown_column, "id_seed": args.id_seed}
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "mutation_delay": args.mutation_delay,
+        "unknown_column": args.unknown_column,
+        "id_seed": args.id_seed,
+    }
     if args.no_rate_limit:
         options["rate_limits"] = None
     emulator = CodaEmulator.from_seed(args.seed, **options) if args.seed else CodaEmulator(**options)

@@ -30,11 +30,11 @@ import pipe.sinks.coda_page
 import pipe.sinks.coda_rows
 from pipe.clients.coda import MutationPolling
 from pipe.flow import run
-from tests.emulators.airtable.emulator import AirtableEmulator
-from tests.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READONLY_TOKEN, SAMPLE_READWRITE_TOKEN
-from tests.emulators.coda.emulator import CodaEmulator
-from tests.emulators.coda.fixtures import SAMPLE_DOC_ID
-from tests.gitrepos import GitRepoBuilder, GitRepoFactory, bitbucket_merge_message
+from testkit.emulators.airtable.emulator import AirtableEmulator
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READONLY_TOKEN, SAMPLE_READWRITE_TOKEN
+from testkit.emulators.coda.emulator import CodaEmulator
+from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID
+from testkit.gitrepos import GitRepoBuilder, GitRepoFactory, bitbucket_merge_message
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 CODA_TOKEN = "fake-coda-token-bad-input"

@@ -12,8 +12,13 @@ from .state import Doc, Line, Page
 
 _INDENTABLE = frozenset({"paragraph", "blockQuote", "bulletedList", "numberedList", "checkboxList"})
 _RELATIVE = {"append": (1, 1), "prepend": (0, 0), "replace": (0, 1)}  # slice around the element
-_PAGE_FIELDS = (("name", "name"), ("subtitle", "subtitle"), ("iconName", "icon_name"),
-                ("imageUrl", "image_url"), ("isHidden", "hidden"))
+_PAGE_FIELDS = (
+    ("name", "name"),
+    ("subtitle", "subtitle"),
+    ("iconName", "icon_name"),
+    ("imageUrl", "image_url"),
+    ("isHidden", "hidden"),
+)
 
 
 def _doc_and_page(backend: Backend, call: Call) -> tuple[Doc, Page]:
@@ -51,9 +56,18 @@ def create_page(backend: Backend, call: Call) -> Reply:
 
     def create(at: float) -> None:
         doc.pages[page_id] = Page(
-            id=page_id, name=body.get("name", "Untitled"), created_at=at, updated_at=at, author=call.token.owner,
-            subtitle=body.get("subtitle"), icon_name=body.get("iconName"), image_url=body.get("imageUrl"),
-            parent_id=parent_id, content_type=content["type"], lines=new_lines(backend, specs))
+            id=page_id,
+            name=body.get("name", "Untitled"),
+            created_at=at,
+            updated_at=at,
+            author=call.token.owner,
+            subtitle=body.get("subtitle"),
+            icon_name=body.get("iconName"),
+            image_url=body.get("imageUrl"),
+            parent_id=parent_id,
+            content_type=content["type"],
+            lines=new_lines(backend, specs),
+        )
 
     return backend.mutate(call, doc.id, create, id=page_id)
 
@@ -89,7 +103,7 @@ def _edit(backend: Backend, page: Page, mode: str, element_id: str | None, lines
             return f"Element {element_id} is no longer on the page; the content update was skipped."
         if index is not None:
             start, end = _RELATIVE[mode]
-            page.lines[index + start:index + end] = lines
+            page.lines[index + start : index + end] = lines
             return None
     if mode == "append":
         page.lines.extend(lines)
@@ -116,8 +130,9 @@ def delete_page(backend: Backend, call: Call) -> Reply:
 def list_page_content(backend: Backend, call: Call) -> Reply:
     _, page = _doc_and_page(backend, call)
     query = lists.start(call)
-    return lists.reply(backend, call, query, page.lines, lambda line, _i: _line_json(line),
-                       default_limit=50, max_limit=500)
+    return lists.reply(
+        backend, call, query, page.lines, lambda line, _i: _line_json(line), default_limit=50, max_limit=500
+    )
 
 
 def _line_json(line: Line) -> dict[str, Any]:

@@ -54,10 +54,15 @@ def resolve_browser_link(backend: Backend, call: Call) -> Reply:
         raise not_found("Could not find a doc with the specified ID.")
     resource = _resolve_in_doc(backend, doc, url, bool(call.query.get("degradeGracefully")))
     browser, kind, ident, name, href = resource
-    return Reply(200, {
-        "type": "apiLink", "href": backend.links.api("resolveBrowserLink") + "?url=" + quote(url, safe=""),
-        "browserLink": browser, "resource": {"type": kind, "id": ident, "name": name, "href": href},
-    })
+    return Reply(
+        200,
+        {
+            "type": "apiLink",
+            "href": backend.links.api("resolveBrowserLink") + "?url=" + quote(url, safe=""),
+            "browserLink": browser,
+            "resource": {"type": kind, "id": ident, "name": name, "href": href},
+        },
+    )
 
 
 def _resolve_in_doc(backend: Backend, doc: Doc, url: str, degrade: bool) -> tuple[str, str, str, str, str]:
@@ -70,8 +75,13 @@ def _resolve_in_doc(backend: Backend, doc: Doc, url: str, degrade: bool) -> tupl
     if table is not None:
         row = next((r for r in table.rows if row_m and r.id == row_m.group(1)), None)
         if row is not None:
-            return (links.row_browser(doc, table, row), "row", row.id, plain(table.display_value(row)),
-                    links.api("docs", doc.id, "tables", table.id, "rows", row.id))
+            return (
+                links.row_browser(doc, table, row),
+                "row",
+                row.id,
+                plain(table.display_value(row)),
+                links.api("docs", doc.id, "tables", table.id, "rows", row.id),
+            )
         if not row_m or degrade:
             return links.table_browser(doc, table), "table", table.id, table.name, links.table(doc, table)
     page = next((p for p in doc.pages.values() if page_m and p.id.endswith("-" + page_m.group(1))), None)

@@ -41,7 +41,10 @@ def list_rows(backend: Backend, call: Call) -> Reply:
     original = {k: v for k, v in params.items() if not k.startswith("_")}
     sync = paging.encode({"kind": "sync", "scope": call.path, "params": original, "seq": params["_seq"]})
     return lists.reply(
-        backend, call, query, rows,
+        backend,
+        call,
+        query,
+        rows,
         lambda r, _i: render.row_json(backend.links, doc, table, r, position[r.id], renderer, columns, use_names),
         last_page={"nextSyncToken": sync},
     )
@@ -73,7 +76,7 @@ def parse_query(table: Table, text: str) -> tuple[Column, Any]:
     else:
         ref = text.partition(":")[0]
         column = next((c for c in table.columns if c.id == ref), None)
-        rest = text[len(ref):]
+        rest = text[len(ref) :]
     if not rest.startswith(":"):
         raise bad_request(f"Invalid query {text!r}: expected <column_id_or_quoted_name>:<JSON value>.")
     if column is None:
@@ -88,8 +91,16 @@ def get_row(backend: Backend, call: Call) -> Reply:
     doc, table = doc_and_table(backend, call)
     row = table.row(call.params["rowIdOrName"])
     renderer = renderer_for(backend, doc, call.query.get("valueFormat", "simple"))
-    body = render.row_json(backend.links, doc, table, row, table.rows.index(row), renderer, table.columns,
-                           bool(call.query.get("useColumnNames")))
+    body = render.row_json(
+        backend.links,
+        doc,
+        table,
+        row,
+        table.rows.index(row),
+        renderer,
+        table.columns,
+        bool(call.query.get("useColumnNames")),
+    )
     body["parent"] = render.table_ref(backend.links, doc, table)
     return Reply(200, body)
 
@@ -102,13 +113,21 @@ def renderer_for(backend: Backend, doc: Doc, value_format: str) -> Renderer:
         if target is None or column.lookup_table is None:
             return None
         row = next((r for r in target.rows if r.id == value), None) or next(
-            (r for r in target.rows if plain(target.display_value(r)) == plain(value)), None)
+            (r for r in target.rows if plain(target.display_value(r)) == plain(value)), None
+        )
         if row is None:
             return None
         name = plain(target.display_value(row))
-        return name, {"@context": SCHEMA_ORG, "@type": "StructuredValue", "additionalType": "row", "name": name,
-                      "url": links.row_browser(doc, target, row), "tableId": target.id, "rowId": row.id,
-                      "tableUrl": links.table_browser(doc, target)}
+        return name, {
+            "@context": SCHEMA_ORG,
+            "@type": "StructuredValue",
+            "additionalType": "row",
+            "name": name,
+            "url": links.row_browser(doc, target, row),
+            "tableId": target.id,
+            "rowId": row.id,
+            "tableUrl": links.table_browser(doc, target),
+        }
 
     return Renderer(value_format, resolve)
 
@@ -144,8 +163,9 @@ def upsert_rows(backend: Backend, call: Call) -> Reply:
     return backend.mutate(call, doc.id, insert, addedRowIds=added)
 
 
-def _keyed_upsert(backend: Backend, table: Table, keys: list[Column], rows: list[dict[str, Any]], at: float,
-                  warnings: list[str]) -> str | None:
+def _keyed_upsert(
+    backend: Backend, table: Table, keys: list[Column], rows: list[dict[str, Any]], at: float, warnings: list[str]
+) -> str | None:
     """Update EVERY row whose key cells all match; insert when none does (row by row, in order)."""
     for values in rows:
         matches = [r for r in table.rows if all(plain(table.cell(r, k)) == plain(values[k.id]) for k in keys)]
@@ -214,8 +234,9 @@ def _unknown(backend: Backend, ref: str, what: str, warnings: list[str]) -> None
     warnings.append(message)
 
 
-def _cells(backend: Backend, table: Table, cells: list[dict[str, Any]], disable: bool,
-           warnings: list[str]) -> dict[str, Any]:
+def _cells(
+    backend: Backend, table: Table, cells: list[dict[str, Any]], disable: bool, warnings: list[str]
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for cell in cells:
         column = table.column(cell["column"])

@@ -18,8 +18,11 @@ def list_tables(backend: Backend, call: Call) -> Reply:
     doc = backend.world.doc(call.params["docId"])
     query = lists.start(call)
     kinds = query.params.get("tableTypes") or ["table", "view"]
-    tables = [t for t in doc.tables.values()
-              if ("view" if t.is_view else "table") in kinds and auth.can_see_table(call.token, t)]
+    tables = [
+        t
+        for t in doc.tables.values()
+        if ("view" if t.is_view else "table") in kinds and auth.can_see_table(call.token, t)
+    ]
     if query.params.get("sortBy") == "name":
         tables.sort(key=lambda t: t.name.lower())
     return lists.reply(backend, call, query, tables, lambda t, _i: render.table_ref(backend.links, doc, t))
@@ -36,8 +39,9 @@ def list_columns(backend: Backend, call: Call) -> Reply:
     columns = table.columns
     if query.params.get("visibleOnly") and not table.is_view:
         columns = [c for c in columns if not c.hidden]
-    return lists.reply(backend, call, query, columns,
-                       lambda c, _i: render.column_json(backend.links, doc, table, c), max_limit=100)
+    return lists.reply(
+        backend, call, query, columns, lambda c, _i: render.column_json(backend.links, doc, table, c), max_limit=100
+    )
 
 
 def get_column(backend: Backend, call: Call) -> Reply:

@@ -35,18 +35,19 @@ from urllib.parse import unquote, urlsplit
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
+from testkit.specs import SPECS_DIR
+
 SPEC_FILENAME = "coda-openapi-1.5.0.json"
-SHARED_ENV = "AIRTABLE_CODA_SYNC_SHARED"
+SPEC_ENV = "CODA_OPENAPI_SPEC"  # another copy of the spec, e.g. a newer one to compare against
 _ANNOTATIONS = frozenset({"description", "example", "examples", "title", "deprecated", "discriminator"})
 _METHODS = ("get", "put", "post", "delete", "patch")
 _MAX_REPORTED_ERRORS = 5
 
 
 def default_spec_path() -> Path:
-    """`$AIRTABLE_CODA_SYNC_SHARED/reference/…`, else `<repo>/../shared/reference/…`."""
-    shared = os.environ.get(SHARED_ENV)
-    base = Path(shared) if shared else Path(__file__).resolve().parents[3].parent / "shared"
-    return base / "reference" / SPEC_FILENAME
+    """`$CODA_OPENAPI_SPEC`, else the unmodified copy shipped in `testkit/specs/` (see its README)."""
+    override = os.environ.get(SPEC_ENV)
+    return Path(override) if override else SPECS_DIR / SPEC_FILENAME
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -90,7 +91,7 @@ class _Normaliser:
         ref = branch.get("$ref")
         prefix = "#/components/schemas/"
         if isinstance(ref, str) and ref.startswith(prefix):
-            return self.schema(ref[len(prefix):])
+            return self.schema(ref[len(prefix) :])
         return branch
 
     def _merge_all_of(self, node: dict[str, Any]) -> dict[str, Any]:
@@ -136,8 +137,7 @@ def _one_of_to_any_of(node: dict[str, Any]) -> dict[str, Any]:
     prop = discriminator.get("propertyName")
     if prop and mapping:
         checks = [
-            {"if": {"properties": {prop: {"const": value}}, "required": [prop]},
-             "then": {"$ref": ref}}
+            {"if": {"properties": {prop: {"const": value}}, "required": [prop]}, "then": {"$ref": ref}}
             for value, ref in mapping.items()
         ]
         out["allOf"] = [*out.get("allOf", []), *checks]
@@ -263,8 +263,9 @@ class SpecContract:
 
     # -- validation --------------------------------------------------------------------------------
 
-    def check_request(self, op: Operation, query: Mapping[str, list[str]], body: bytes,
-                      content_type: str) -> RequestCheck:
+    def check_request(
+        self, op: Operation, query: Mapping[str, list[str]], body: bytes, content_type: str
+    ) -> RequestCheck:
         check = RequestCheck()
         declared = {p.name: p for p in op.parameters if p.location == "query"}
         for name in query:
@@ -363,9 +364,13 @@ class SpecContract:
                 params = tuple(self._parameter(p) for p in [*shared, *raw.get("parameters", [])])
                 body_schema, body_required = self._request_body(raw.get("requestBody"))
                 yield Operation(
-                    operation_id=raw["operationId"], method=method.upper(), template=template,
-                    segments=tuple(_split(template, decode=False)), parameters=params,
-                    body_schema=body_schema, body_required=body_required,
+                    operation_id=raw["operationId"],
+                    method=method.upper(),
+                    template=template,
+                    segments=tuple(_split(template, decode=False)),
+                    parameters=params,
+                    body_schema=body_schema,
+                    body_required=body_required,
                     responses={code: self._response_schema(resp) for code, resp in raw["responses"].items()},
                 )
 
@@ -396,8 +401,13 @@ class SpecContract:
 
     def _parameter(self, raw: Mapping[str, Any]) -> Parameter:
         param = self._resolve(self._normaliser.node(raw))
-        return Parameter(name=param["name"], location=param["in"], required=bool(param.get("required")),
-                         schema=param.get("schema", {}), explode=bool(param.get("explode", True)))
+        return Parameter(
+            name=param["name"],
+            location=param["in"],
+            required=bool(param.get("required")),
+            schema=param.get("schema", {}),
+            explode=bool(param.get("explode", True)),
+        )
 
     def _request_body(self, raw: Mapping[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
         if raw is None:
@@ -454,7 +464,7 @@ def load_contract(path: str) -> SpecContract:
     spec_path = Path(path)
     if not spec_path.is_file():
         raise FileNotFoundError(
-            f"Coda OpenAPI spec not found at {spec_path}; set {SHARED_ENV} to the shared folder "
-            f"that contains reference/{SPEC_FILENAME}"
+            f"Coda OpenAPI spec not found at {spec_path}; it ships in testkit/specs/{SPEC_FILENAME} "
+            f"(or set {SPEC_ENV} to the path of a copy)"
         )
     return SpecContract(json.loads(spec_path.read_text(encoding="utf-8")))

@@ -106,8 +106,18 @@ def inline(text: str) -> str:
 
 # -- HTML -----------------------------------------------------------------------------------------
 
-_BLOCK_STYLES = {"h1": "h1", "h2": "h2", "h3": "h3", "h4": "paragraph", "h5": "paragraph", "h6": "paragraph",
-                 "p": "paragraph", "blockquote": "blockQuote", "pre": "code", "li": "bulletedList"}
+_BLOCK_STYLES = {
+    "h1": "h1",
+    "h2": "h2",
+    "h3": "h3",
+    "h4": "paragraph",
+    "h5": "paragraph",
+    "h6": "paragraph",
+    "p": "paragraph",
+    "blockquote": "blockQuote",
+    "pre": "code",
+    "li": "bulletedList",
+}
 _SKIPPED = frozenset({"table", "script", "style"})  # their text never becomes a line
 _VOID = frozenset({"img", "hr"})  # dropped
 

@@ -27,8 +27,14 @@ class Mutation:
         return self.completed_at is not None
 
     def describe(self) -> dict[str, Any]:
-        return {"requestId": self.request_id, "docId": self.doc_id, "operation": self.operation,
-                "queuedAt": self.queued_at, "due": self.due, "completed": self.completed}
+        return {
+            "requestId": self.request_id,
+            "docId": self.doc_id,
+            "operation": self.operation,
+            "queuedAt": self.queued_at,
+            "due": self.due,
+            "completed": self.completed,
+        }
 
 
 class MutationQueue:

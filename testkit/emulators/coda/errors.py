@@ -37,8 +37,14 @@ class ApiError(Exception):
     (e.g. the `X-Coda-Doc-Version` 400 on getRow), so response validation does not flag them.
     """
 
-    def __init__(self, status: int, message: str | None = None, *, undeclared_ok: bool = False,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        undeclared_ok: bool = False,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message or status_message(status))
         self.status = status
         self.message = message or status_message(status)

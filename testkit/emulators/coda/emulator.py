@@ -26,9 +26,17 @@ class CodaEmulator:
     Keyword options are those of `backend.Options` (mutation_delay, rate_limits, unknown_column, …).
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, spec_path: str | Path | None = None,
-                 id_seed: int | None = None, fault_seed: int = 0, clock: Callable[[], float] = time.time,
-                 **options: Any):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        spec_path: str | Path | None = None,
+        id_seed: int | None = None,
+        fault_seed: int = 0,
+        clock: Callable[[], float] = time.time,
+        **options: Any,
+    ):
         self.options = Options(**options)
         contract = load_contract(str(spec_path or default_spec_path()))
         self.backend = Backend(self.options, contract, HANDLERS, clock=clock, id_seed=id_seed, fault_seed=fault_seed)
@@ -44,8 +52,9 @@ class CodaEmulator:
             self._server = EmulatorServer(self._address, self.backend)
             host, port = self._server.server_address[:2]
             self.backend.links = Links(f"http://{host}:{port}{BASE_PATH}")
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                            name="coda-emulator", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="coda-emulator", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -83,13 +92,22 @@ class CodaEmulator:
         with self.backend.lock:
             self._seeder.load(data)
 
-    def add_token(self, token: str, owner: str = DEFAULT_OWNER, *, name: str = "Emulator token",
-                  access: Access = "readwrite", doc: str | None = None, table: str | None = None,
-                  owner_name: str | None = None) -> Token:
+    def add_token(
+        self,
+        token: str,
+        owner: str = DEFAULT_OWNER,
+        *,
+        name: str = "Emulator token",
+        access: Access = "readwrite",
+        doc: str | None = None,
+        table: str | None = None,
+        owner_name: str | None = None,
+    ) -> Token:
         """Register a token. `access` read/write restricts methods; `doc` (and `table`) restrict objects."""
         with self.backend.lock:
-            return self._seeder.token(token, owner, name=name, access=access, doc=doc, table=table,
-                                      owner_name=owner_name)
+            return self._seeder.token(
+                token, owner, name=name, access=access, doc=doc, table=table, owner_name=owner_name
+            )
 
     def add_doc(self, doc_id: str | None = None, name: str = "Untitled", owner: str | None = None) -> str:
         with self.backend.lock:
@@ -176,8 +194,7 @@ class CodaEmulator:
     def pages(self, doc: str) -> list[dict[str, Any]]:
         with self.backend.lock:
             self.backend.apply_due()
-            return [{"id": p.id, "name": p.name, "deleted": p.deleted}
-                    for p in self._seeder.doc(doc).pages.values()]
+            return [{"id": p.id, "name": p.name, "deleted": p.deleted} for p in self._seeder.doc(doc).pages.values()]
 
     def pending_mutations(self) -> list[dict[str, Any]]:
         with self.backend.lock:

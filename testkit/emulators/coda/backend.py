@@ -106,8 +106,16 @@ ResponseHook = Callable[[str, int, Any], Any]
 
 
 class Backend:
-    def __init__(self, options: Options, contract: SpecContract, handlers: Mapping[str, Handler], *,
-                 clock: Callable[[], float] = time.time, id_seed: int | None = None, fault_seed: int = 0):
+    def __init__(
+        self,
+        options: Options,
+        contract: SpecContract,
+        handlers: Mapping[str, Handler],
+        *,
+        clock: Callable[[], float] = time.time,
+        id_seed: int | None = None,
+        fault_seed: int = 0,
+    ):
         self.options = options
         self.contract = contract
         self.clock = clock
@@ -133,15 +141,17 @@ class Backend:
             outcome.reply = Reply.error(exc)
         return outcome
 
-    def _handle(self, method: str, path: str, query_string: str, body: bytes, headers: Mapping[str, str],
-                outcome: Outcome) -> None:
+    def _handle(
+        self, method: str, path: str, query_string: str, body: bytes, headers: Mapping[str, str], outcome: Outcome
+    ) -> None:
         if len(body) > self.options.max_body_bytes:
             raise bad_request(ENTITY_TOO_LARGE, undeclared_ok=True)
         match = self.contract.match(method, path)
         if match is None:
             exists = self.contract.path_exists(path)
-            self.record(f"{method} {path} request: no operation in the spec matches this "
-                        f"{'method' if exists else 'path'}")
+            self.record(
+                f"{method} {path} request: no operation in the spec matches this {'method' if exists else 'path'}"
+            )
             outcome.request_valid = False
             raise ApiError(405 if exists else 404, "Method not allowed." if exists else "Not found.")
         outcome.operation = op = match.operation
@@ -149,8 +159,9 @@ class Backend:
         outcome.owner = token.owner
         auth.check_operation(token, op.operation_id, method, match.path_params)
         self._rate_limit(token.owner, op.operation_id, method)
-        check = self.contract.check_request(op, parse_qs(query_string, keep_blank_values=True), body,
-                                            headers.get("Content-Type", ""))
+        check = self.contract.check_request(
+            op, parse_qs(query_string, keep_blank_values=True), body, headers.get("Content-Type", "")
+        )
         outcome.request_body = check.body
         if check.problems or check.notes:
             outcome.request_valid = False
@@ -193,8 +204,11 @@ class Backend:
         """Queue a write and answer 202 `{requestId, **result}`."""
         now = self.clock()
         request_id = self.ids.request_id()
-        self.queue.enqueue(Mutation(request_id, doc_id, call.operation_id, call.token.owner, now,
-                                    now + self.options.mutation_delay, apply))
+        self.queue.enqueue(
+            Mutation(
+                request_id, doc_id, call.operation_id, call.token.owner, now, now + self.options.mutation_delay, apply
+            )
+        )
         return Reply(202, {"requestId": request_id, **result})
 
     def record(self, *violations: str) -> None:
