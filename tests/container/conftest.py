@@ -34,8 +34,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.container.harness import CLONE_DIR, ROOT, Checkout, Run
 from testkit.gitrepos import GitRepoFactory
+from tests.container.harness import CLONE_DIR, ROOT, Checkout, Run
 
 # The emulators' fixtures (airtable_emulator, coda_emulator) come from tests/conftest.py.
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.harness import FAKE_JWT, Checkout, pipelines_setup, pipelines_variables
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID
 from testkit.gitrepos import bitbucket_merge_message
+from tests.container.harness import FAKE_JWT, Checkout, pipelines_setup, pipelines_variables
 
 pytestmark = pytest.mark.container
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
 from testkit.bad_inputs import CASES, Case, run_case, secrets_of
+from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.emulators.coda.conftest import DOC, TABLE, Api, fake_token
 from testkit.emulators.coda.emulator import CodaEmulator
+from tests.emulators.coda.conftest import DOC, TABLE, Api, fake_token
 
 UNAUTHORIZED = {"statusCode": 401, "statusMessage": "Unauthorized", "message": "Unauthorized"}
 ROWS = f"/docs/{DOC}/tables/{TABLE}/rows"

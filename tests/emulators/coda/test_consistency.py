@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tests.emulators.coda.conftest import DOC, TABLE, Api
 from testkit.emulators.coda.emulator import CodaEmulator
+from tests.emulators.coda.conftest import DOC, TABLE, Api
 
 ROWS = "/docs/" + DOC + "/tables/" + TABLE + "/rows"
 LATEST = {"X-Coda-Doc-Version": "latest"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.emulators.coda.conftest import DOC, TABLE, Api
 from testkit.emulators.coda.emulator import CodaEmulator
 from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH, EmulatorFactory
+from tests.emulators.coda.conftest import DOC, TABLE, Api
 
 ROWS = f"/docs/{DOC}/tables/{TABLE}/rows"
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.emulators.coda.conftest import DOC, PAGE, TABLE, Api
 from testkit.emulators.coda.emulator import CodaEmulator
+from tests.emulators.coda.conftest import DOC, PAGE, TABLE, Api
 
 
 def test_whoami_describes_the_token_owner(api: Api, emu: CodaEmulator) -> None:

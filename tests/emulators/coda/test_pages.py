@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.coda.conftest import DOC, PAGE, Api
 from testkit.emulators.coda.emulator import CodaEmulator
+from tests.emulators.coda.conftest import DOC, PAGE, Api
 
 PAGES = f"/docs/{DOC}/pages"
 

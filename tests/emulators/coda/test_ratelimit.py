@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.coda.conftest import DOC, TABLE, Api, fake_token
 from testkit.emulators.coda.emulator import CodaEmulator
 from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH, EmulatorFactory
 from testkit.emulators.coda.ratelimit import Bucket, RateLimiter, RateLimits
+from tests.emulators.coda.conftest import DOC, TABLE, Api, fake_token
 
 ROWS = f"/docs/{DOC}/tables/{TABLE}/rows"
 TOO_MANY = {"statusCode": 429, "statusMessage": "Too Many Requests", "message": "Too Many Requests"}

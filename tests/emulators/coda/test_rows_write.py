@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.emulators.coda.conftest import DOC, TABLE, Api
 from testkit.emulators.coda.emulator import CodaEmulator
+from tests.emulators.coda.conftest import DOC, TABLE, Api
 
 ROWS = "/docs/" + DOC + "/tables/" + TABLE + "/rows"
 

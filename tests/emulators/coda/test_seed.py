@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.emulators.coda.conftest import DOC, TABLE, Api, fake_token
 from testkit.emulators.coda.emulator import CodaEmulator
 from testkit.emulators.coda.fixtures import EmulatorFactory
+from tests.emulators.coda.conftest import DOC, TABLE, Api, fake_token
 
 
 def test_from_seed_dict_with_tokens(coda_emulator_factory: EmulatorFactory) -> None:

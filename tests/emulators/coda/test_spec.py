@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.coda.conftest import DOC, TABLE, Api
 from testkit.emulators.coda.emulator import CodaEmulator
 from testkit.emulators.coda.spec import SPEC_ENV, SpecContract, default_spec_path, load_contract
+from tests.emulators.coda.conftest import DOC, TABLE, Api
 
 REPO = Path(__file__).resolve().parents[3]
 ROWS = f"/docs/{DOC}/tables/{TABLE}/rows"
