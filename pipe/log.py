@@ -45,6 +45,8 @@ class RedactingFormatter(logging.Formatter):
         self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "plain", False):  # the verdict line: no level prefix, as official pipes print it
+            return self.redactor(record.getMessage())
         return self.redactor(super().format(record))
 
 

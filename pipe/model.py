@@ -1,14 +1,16 @@
 """Typed data passed between the stages of a run: facts -> plan -> sinks -> report.
 
 Everything here is plain, immutable data. Modules that gather facts produce these objects,
-the planner consumes them and produces a plan, and sinks apply the plan. Nothing in this
-module talks to git, the network or the environment.
+the planner consumes them and produces a plan, and sinks apply the plan and say what happened
+(outcomes are separate objects: a plan is never changed once made). Nothing in this module talks
+to git, the network or the environment.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -160,8 +162,27 @@ class RecordState:
     """An Airtable record as read before planning."""
 
     record_id: str
-    fields: dict[str, Any]
+    fields: Mapping[str, Any]
     key: str | None = None  # value of KEY_FIELD, when keys are used
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What was read from Airtable for the references: records by ID and by key. `known` is False when
+    nothing could be read (a dry run without a token): plans then show what would be set."""
+
+    known: bool
+    by_id: Mapping[str, RecordState]
+    by_key: Mapping[str, Sequence[RecordState]]
+    title_field: str | None
+    url_prefix: str | None = None  # https://airtable.com/<base>/<table>/ : a record's link is this + its ID
+
+    def record_url(self, record_id: str) -> str | None:
+        return f"{self.url_prefix}{record_id}" if self.url_prefix else None
+
+    def title(self, state: RecordState) -> str | None:
+        value = state.fields.get(self.title_field) if self.title_field else None
+        return None if value in (None, "") else str(value)
 
 
 @dataclass(frozen=True)
@@ -171,9 +192,9 @@ class FieldChange:
     after: Any
 
 
-@dataclass
+@dataclass(frozen=True)
 class RecordPlan:
-    """What the run intends to do to one record, and afterwards what it did."""
+    """What the run intends to do to one record (never changed once planned; see RecordOutcome)."""
 
     reference: str  # the record ID or key as found in the code
     record_id: str | None
@@ -181,23 +202,29 @@ class RecordPlan:
     url: str | None = None
     status_before: str | None = None
     status_after: str | None = None
-    changes: list[FieldChange] = field(default_factory=list)
-    sources: list[Reference] = field(default_factory=list)
+    changes: tuple[FieldChange, ...] = ()
+    sources: tuple[Reference, ...] = ()
     skipped: str | None = None  # why nothing is planned (missing record, human-owned status...)
     known: bool = True  # False when current values could not be read (dry run without a token)
-    written: bool = False
-    error: str | None = None
 
     @property
     def changed_fields(self) -> list[str]:
         return [c.field for c in self.changes]
 
+    @property
+    def key(self) -> str:
+        """Identifies the plan within a run: the record ID, else the reference."""
+        return self.record_id or self.reference
 
-@dataclass
-class SyncPlan:
-    stage: Stage
-    commit_range: CommitRange | None
-    references: list[Reference]
-    records: list[RecordPlan]
-    dry_run: bool = False
-    warnings: list[str] = field(default_factory=list)
+    @property
+    def writes(self) -> bool:
+        return bool(self.changes) and not self.skipped and self.record_id is not None
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """What happened to one planned record when the plan was applied."""
+
+    written: bool = False
+    error: str | None = None
+    repaired: str | None = None  # a status set again after reading back (another run had moved it back)

@@ -533,6 +533,19 @@ class CodaClient:
         )
         return str(data["requestId"])
 
+    def delete_page_content(self, page: CodaPage, element_ids: Sequence[str]) -> str:
+        """Delete the given elements of the page (replay-safe: deleting an element twice changes nothing).
+        An empty list would delete the whole page, so it is refused here."""
+        if not element_ids:
+            raise ValueError("delete_page_content needs at least one element ID (an empty list deletes the page)")
+        data = self._request(
+            "DELETE",
+            self._doc_path("pages", page.id, "content"),
+            f"deleting lines of page {page.name!r}",
+            body=json.dumps({"elementIds": list(element_ids)}).encode("utf-8"),
+        )
+        return str(data["requestId"])
+
     # -- errors ----------------------------------------------------------------------------------
 
     def _error(self, response: requests.Response, doing: str, what: str = "") -> Exception:

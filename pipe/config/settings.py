@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipe.config.file import DEFAULT_CONFIG_FILE, FileConfig, load_file_config
+from pipe.config.file import (
+    DEFAULT_CONFIG_FILE,
+    CodaColumns,
+    DeploymentFields,
+    FieldMapping,
+    FileConfig,
+    ReleaseFields,
+    Workflow,
+    load_file_config,
+)
 from pipe.config.values import parse_bool
 from pipe.config.variables import SECRET_VARIABLES, PipeVariables, variable_names
 from pipe.errors import ConfigError
@@ -22,17 +32,135 @@ REPORT_FILE_NAME = "airtable-coda-sync-report.json"
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """How this run behaves, whatever it writes to."""
+
+    stage: str  # a STAGE value: auto, build, review, merge, deploy, rollback, check
+    main_branch: str
+    dry_run: bool
+    fail_on_error: bool
+    time_budget: float
+    debug: bool
+    report_path: Path | None
+    journal_file: str | None  # STAGE=rollback: the journal to roll back
+
+
+@dataclass(frozen=True)
+class AirtableSettings:
+    """The base, its work-items table and the optional release and deployment tables."""
+
+    token: str | None
+    base_id: str | None
+    table: str | None
+    api_url: str
+    rate_limit_wait: float
+    key_pattern: re.Pattern[str] | None
+    key_field: str | None
+    releases_table: str | None
+    deployments_table: str | None
+    fields: FieldMapping
+    releases: ReleaseFields
+    deployments: DeploymentFields
+
+    @property
+    def readable(self) -> bool:
+        """A token, a base and a table: the work items can be read (and, outside a dry run, written)."""
+        return bool(self.token and self.base_id and self.table)
+
+
+@dataclass(frozen=True)
+class CodaSettings:
+    token: str | None
+    doc_id: str | None
+    table: str | None
+    page: str | None
+    api_url: str
+    columns: CodaColumns
+
+    @property
+    def targets(self) -> bool:
+        """A doc and at least one of its targets is named (with or without a token: a dry run shows them)."""
+        return bool(self.doc_id and (self.table or self.page))
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    version: str | None  # VERSION
+    template: str | None  # CHANGELOG_TEMPLATE
+    changelog_file: str | None  # CHANGELOG_FILE
+    notes: ReleaseConfig  # grouping, tag pattern (config file `release:` + TAG_PATTERN)
+
+
+@dataclass(frozen=True)
 class Settings:
+    """Everything the run was told, validated. Code reads the typed sections (`settings.coda.table`); the raw
+    `variables` stay for the variable schema and its README table."""
+
     variables: PipeVariables
     file: FileConfig
     config_path: Path | None
     report_path: Path | None
-    release: ReleaseConfig = ReleaseConfig()
+    release_config: ReleaseConfig = ReleaseConfig()
     warnings: tuple[str, ...] = ()
 
     @property
     def secrets(self) -> list[str]:
         return [v for v in (getattr(self.variables, n, None) for n in SECRET_VARIABLES) if v]
+
+    @property
+    def run(self) -> RunSettings:
+        v = self.variables
+        return RunSettings(
+            stage=v.STAGE,
+            main_branch=v.MAIN_BRANCH,
+            dry_run=v.DRY_RUN,
+            fail_on_error=v.FAIL_ON_ERROR,
+            time_budget=v.TIME_BUDGET,
+            debug=v.DEBUG,
+            report_path=self.report_path,
+            journal_file=v.JOURNAL_FILE,
+        )
+
+    @property
+    def airtable(self) -> AirtableSettings:
+        v, section = self.variables, self.file.airtable
+        return AirtableSettings(
+            token=v.AIRTABLE_TOKEN,
+            base_id=v.AIRTABLE_BASE_ID,
+            table=v.AIRTABLE_TABLE,
+            api_url=v.AIRTABLE_API_URL,
+            rate_limit_wait=v.AIRTABLE_RATE_LIMIT_WAIT,
+            key_pattern=v.KEY_PATTERN,
+            key_field=v.KEY_FIELD,
+            releases_table=v.AIRTABLE_RELEASES_TABLE,
+            deployments_table=v.AIRTABLE_DEPLOYMENTS_TABLE,
+            fields=section.fields,
+            releases=section.releases,
+            deployments=section.deployments,
+        )
+
+    @property
+    def coda(self) -> CodaSettings:
+        v = self.variables
+        return CodaSettings(
+            token=v.CODA_API_TOKEN,
+            doc_id=v.CODA_DOC_ID,
+            table=v.CODA_TABLE,
+            page=v.CODA_PAGE,
+            api_url=v.CODA_API_URL,
+            columns=self.file.coda.columns,
+        )
+
+    @property
+    def release(self) -> ReleaseSettings:
+        v = self.variables
+        return ReleaseSettings(
+            version=v.VERSION, template=v.CHANGELOG_TEMPLATE, changelog_file=v.CHANGELOG_FILE, notes=self.release_config
+        )
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.file.workflow
 
 
 def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
@@ -63,7 +191,7 @@ def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
         file=file_config,
         config_path=config_path,
         report_path=_report_path(variables, env),
-        release=release,
+        release_config=release or ReleaseConfig(),
         warnings=tuple(warnings),
     )
 
@@ -82,7 +210,9 @@ def _validate_variables(raw: dict[str, str], problems: list[str]) -> PipeVariabl
         return None
 
 
-def _release_config(file_config: FileConfig, raw: Mapping[str, str], display: str, problems: list[str]):
+def _release_config(
+    file_config: FileConfig, raw: Mapping[str, str], display: str, problems: list[str]
+) -> ReleaseConfig | None:
     data = dict(file_config.release)
     if "TAG_PATTERN" in raw:
         data["tag_pattern"] = raw["TAG_PATTERN"]

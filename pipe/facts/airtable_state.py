@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 from pipe.clients.airtable import AirtableClient, TableSchema
 from pipe.config.file import FieldMapping
-from pipe.model import Reference, ReferenceKind
-from pipe.plan.records import Resolution
+from pipe.model import Reference, ReferenceKind, Resolution
 
 log = logging.getLogger("pipe.airtable")
 
@@ -35,9 +34,6 @@ def read_state(
         for state in states:
             by_id.setdefault(state.record_id, state)
     table_part = schema.id if schema else client.table_name
-
-    def record_url(record_id: str) -> str:
-        return f"https://airtable.com/{client.base_id}/{table_part}/{record_id}"
-
+    prefix = f"https://airtable.com/{client.base_id}/{table_part}/"
     log.debug("read %d records by ID and %d keys", len(ids), len(keys))
-    return Resolution(known=True, by_id=by_id, by_key=by_key, title_field=title_field, record_url=record_url)
+    return Resolution(known=True, by_id=by_id, by_key=by_key, title_field=title_field, url_prefix=prefix)

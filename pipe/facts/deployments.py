@@ -2,30 +2,22 @@
 
 The deploy stage covers the commits since the last deployment to the same environment. Bitbucket's
 own deployment history needs a separate API token, so the pipe keeps its own log in Airtable: one
-record per environment and commit, written after a deploy run succeeds (pipe.publish.deployment).
+record per environment and commit, written after a deploy run succeeds (pipe.sinks.deployment_log).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from pyairtable.formulas import EQ, Field, to_formula_str
 
 from pipe.clients.airtable import AirtableClient
 from pipe.config.file import DeploymentFields
 from pipe.facts.git import GitRepo
+from pipe.facts.run_facts import Deployment
 from pipe.model import CommitRange
 
 log = logging.getLogger("pipe")
-
-
-@dataclass(frozen=True)
-class Deployment:
-    record_id: str
-    environment: str
-    commit: str
-    deployed_at: str | None
 
 
 def deployment_name(environment: str, sha: str) -> str:

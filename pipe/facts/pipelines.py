@@ -53,15 +53,13 @@ def detect_stage(requested: str, ctx: PipelineContext, main_branch: str, branch:
     if requested != "auto":
         return StageDecision(Stage(requested), f"STAGE is set to {requested}")
     if ctx.pr_id:
-        return StageDecision(Stage.REVIEW, f"pull request #{ctx.pr_id} (BITBUCKET_PR_ID)")
+        return StageDecision(Stage.REVIEW, f"pull request #{ctx.pr_id}")
     if ctx.deployment_environment:
-        return StageDecision(
-            Stage.DEPLOY, f"deployment to {ctx.deployment_environment} (BITBUCKET_DEPLOYMENT_ENVIRONMENT)"
-        )
+        return StageDecision(Stage.DEPLOY, f"deployment to {ctx.deployment_environment}")
     if ctx.tag:
-        return StageDecision(Stage.MERGE, f"tag build of {ctx.tag} (BITBUCKET_TAG)")
+        return StageDecision(Stage.MERGE, f"tag build of {ctx.tag}")
     if branch == main_branch:
-        return StageDecision(Stage.MERGE, f"push to the main branch {main_branch}")
+        return StageDecision(Stage.MERGE, f"push to {main_branch}")
     if branch:
         return StageDecision(Stage.BUILD, f"push to branch {branch}")
     return StageDecision(Stage.BUILD, "no branch, tag, pull request or deployment found; treating it as a build")

@@ -2,52 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pipe.config.file import FieldMapping, Workflow
+from pipe.clients.airtable import AirtableConfigError
+from pipe.config.file import Workflow
+from pipe.facts.run_facts import RunFacts
 from pipe.model import (
-    Commit,
     FieldChange,
-    PipelineContext,
     RecordPlan,
     RecordState,
     Reference,
     ReferenceKind,
     ReferenceSource,
+    Resolution,
     Stage,
 )
-from pipe.plan.workflow import decide_status
+from pipe.plan.workflow import STAGE_TIMES, decide_status, furthest, implied_status
 
 # Fields written once and then kept: re-runs and later stages must not move these times.
-WRITE_ONCE = frozenset({"merged_at", "released_at"})
-
-
-@dataclass(frozen=True)
-class RunFacts:
-    """What this run knows that ends up in link fields."""
-
-    stage: Stage
-    context: PipelineContext
-    branch: str | None
-    main_branch: str
-    head: Commit | None
-    commits_newest_first: Sequence[Commit]
-    environment_status: str | None  # the status this stage/environment moves records to
-    releases: bool = False  # this deployment releases (its status is the deploy stage's status)
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """Current Airtable state for the references; `known` is False when nothing could be read."""
-
-    known: bool
-    by_id: Mapping[str, RecordState]
-    by_key: Mapping[str, Sequence[RecordState]]
-    title_field: str | None
-    record_url: Any = None  # callable(record_id) -> url, or None
+WRITE_ONCE = frozenset(STAGE_TIMES)
 
 
 def airtable_time(timestamp: int) -> str:
@@ -55,7 +31,7 @@ def airtable_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def desired_links(facts: RunFacts, sha: str | None) -> dict[str, Any]:
+def desired_links(facts: RunFacts, sha: str | None, releases: bool) -> dict[str, Any]:
     """Logical field name -> value this run writes (before write-once rules and the mapping)."""
     ctx = facts.context
     values: dict[str, Any] = {
@@ -68,43 +44,48 @@ def desired_links(facts: RunFacts, sha: str | None) -> dict[str, Any]:
         values["branch"] = facts.branch
     if facts.stage is Stage.REVIEW:
         values["pull_request"] = ctx.pr_url
-    if facts.stage is Stage.MERGE and facts.head is not None:
-        values["merged_at"] = airtable_time(facts.head.timestamp)
-    if facts.stage is Stage.DEPLOY and facts.releases and facts.head is not None:
-        values["released_at"] = airtable_time(int(datetime.now(tz=UTC).timestamp()))
+    now = airtable_time(facts.now)
+    if facts.stage is Stage.MERGE:
+        values["merged_at"] = now
+    if facts.stage is Stage.DEPLOY:
+        values["released_at" if releases else "staged_at"] = now
     return {k: v for k, v in values.items() if v is not None}
 
 
-def plan_records(
-    references: Sequence[Reference],
-    resolution: Resolution,
-    facts: RunFacts,
-    mapping: FieldMapping,
-    workflow: Workflow,
-) -> list[RecordPlan]:
-    plans: dict[str, RecordPlan] = {}
-    for ref in references:
+def stage_target(facts: RunFacts, workflow: Workflow) -> tuple[str | None, bool]:
+    """The status this stage (and deployment environment) moves records to, and whether it releases them
+    (a deployment whose status is the deploy stage's own)."""
+    target = workflow.stage_status(facts.stage, facts.environment)
+    return target, facts.stage is Stage.DEPLOY and target == workflow.stage_status(Stage.DEPLOY)
+
+
+def plan_records(facts: RunFacts, workflow: Workflow) -> tuple[RecordPlan, ...]:
+    """One plan per referenced record (a key matching several records, or none, is one skipped plan)."""
+    resolution = facts.airtable
+    found: dict[str, tuple[RecordState | None, str | None, list[Reference]]] = {}
+    for ref in facts.references:
         for plan_key, state, problem in _resolve(ref, resolution):
-            plan = plans.get(plan_key)
-            if plan is None:
-                plan = RecordPlan(reference=ref.value, record_id=state.record_id if state else None)
-                plan.skipped = problem
-                plan.known = resolution.known
-                if state is not None:
-                    plan.title = _text(state.fields.get(resolution.title_field)) if resolution.title_field else None
-                    plan.url = resolution.record_url(state.record_id) if resolution.record_url else None
-                plans[plan_key] = plan
-            plan.sources.append(ref)
-    order = {c.sha: i for i, c in enumerate(facts.commits_newest_first)}
-    for plan in plans.values():
-        if plan.skipped:
-            continue
-        state = resolution.by_id.get(plan.record_id) if plan.record_id else None
-        _fill_changes(plan, state, facts, mapping, workflow, order, resolution.known)
-    return list(plans.values())
+            found.setdefault(plan_key, (state, problem, []))[2].append(ref)
+    order = {c.sha: i for i, c in enumerate(facts.commit_range.commits)}
+    target, releases = stage_target(facts, workflow)
+    plans = []
+    for state, problem, sources in found.values():
+        base = RecordPlan(
+            reference=sources[0].value,
+            record_id=state.record_id if state else None,
+            title=resolution.title(state) if state else None,
+            url=resolution.record_url(state.record_id) if state else None,
+            sources=tuple(sources),
+            skipped=problem,
+            known=resolution.known,
+        )
+        if problem is None:
+            base = _with_changes(base, state, facts, workflow, target, releases, order)
+        plans.append(base)
+    return tuple(plans)
 
 
-def _resolve(ref: Reference, resolution: Resolution):
+def _resolve(ref: Reference, resolution: Resolution) -> Iterator[tuple[str, RecordState | None, str | None]]:
     """Yield (plan key, state, problem) for a reference; keys may resolve to several records."""
     if ref.kind is ReferenceKind.RECORD_ID:
         if not resolution.known:
@@ -129,25 +110,36 @@ def _resolve(ref: Reference, resolution: Resolution):
         yield matches[0].record_id, matches[0], None
 
 
-def _fill_changes(plan, state, facts, mapping, workflow, order, known) -> None:
+def _with_changes(
+    plan: RecordPlan,
+    state: RecordState | None,
+    facts: RunFacts,
+    workflow: Workflow,
+    target: str | None,
+    releases: bool,
+    order: Mapping[str, int],
+) -> RecordPlan:
+    mapping = facts.fields.items
     fields = mapping.written()
-    current = state.fields if state is not None else {}
+    known = plan.known
+    current: Mapping[str, Any] = state.fields if state is not None else {}
+    changes: list[FieldChange] = []
+    status_before = status_after = None
     status_field = fields.get("status")
     if status_field:
-        before = _text(current.get(status_field)) if known else None
-        plan.status_before = before
+        status_before = cell_text(current.get(status_field)) if known else None
         if known:
-            decision = decide_status(workflow, before, facts.environment_status)
+            times = {logical: current.get(name) for logical, name in fields.items() if logical in STAGE_TIMES}
+            recent = implied_status(workflow, times, now=facts.now, recent_window=facts.recent_window)
+            decision = decide_status(workflow, status_before, furthest(workflow, [target, recent]))
+            status_after = decision.after or status_before
             if decision.after is not None:
-                plan.changes.append(FieldChange(status_field, before, decision.after))
-                plan.status_after = decision.after
-            else:
-                plan.status_after = before
-        else:
-            plan.status_after = facts.environment_status
-            plan.changes.append(FieldChange(status_field, None, facts.environment_status))
+                changes.append(FieldChange(status_field, status_before, decision.after))
+        elif target is not None:
+            status_after = target
+            changes.append(FieldChange(status_field, None, target))
     sha = _record_commit(plan.sources, facts, order)
-    for logical, value in desired_links(facts, sha).items():
+    for logical, value in desired_links(facts, sha, releases).items():
         name = fields.get(logical)
         if not name:
             continue
@@ -156,7 +148,22 @@ def _fill_changes(plan, state, facts, mapping, workflow, order, known) -> None:
             continue
         if known and _same(before, value):
             continue
-        plan.changes.append(FieldChange(name, before, value))
+        changes.append(FieldChange(name, before, value))
+    return replace(plan, status_before=status_before, status_after=status_after, changes=tuple(changes))
+
+
+def check_status_options(plans: Sequence[RecordPlan], facts: RunFacts, table: str) -> None:
+    """A single-select status must already offer every status the plan writes (typecast stays off)."""
+    choices, status_field = facts.fields.status_choices, facts.fields.items.status
+    if choices is None or not status_field:
+        return
+    wanted = {c.after for p in plans for c in p.changes if c.field == status_field}
+    missing = sorted(s for s in wanted if s not in choices)
+    if missing:
+        raise AirtableConfigError(
+            f"Field {status_field!r} of table {table!r} has no option {', '.join(map(repr, missing))}. "
+            f"Add the option in Airtable or change the workflow in the config file; options: {', '.join(choices)}"
+        )
 
 
 def _record_commit(sources: Sequence[Reference], facts: RunFacts, order: Mapping[str, int]) -> str | None:
@@ -174,7 +181,8 @@ def _same(before: Any, after: Any) -> bool:
     return before == after
 
 
-def _text(value: Any) -> str | None:
+def cell_text(value: Any) -> str | None:
+    """A cell read from Airtable as text (a select value in any format), None when empty."""
     if value is None or value == "":
         return None
     if isinstance(value, dict) and "name" in value:  # select values in some formats

@@ -1,37 +1,25 @@
 """The release half of a merge or deploy run, as plain data: the notes (record titles resolved),
 their rendering, and what each publishing target should hold afterwards.
 
-Sinks (pipe.sinks.changelog_file, airtable_release, deployment_log, coda_rows, coda_page) compare
-this with what they read back and write only the difference; each leaves a `TargetResult`.
+The targets (pipe.sinks.changelog_file, airtable_release, deployment_log, coda_rows, coda_page) compare
+this with what they read back and write only the difference.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from pipe.model import Stage
-from pipe.plan.records import Resolution, airtable_time
+from pipe.facts.run_facts import RunFacts
+from pipe.model import Resolution, Stage
+from pipe.plan.changelog import ChangelogRow, changelog_rows
+from pipe.plan.records import airtable_time
 from pipe.release.entries import RecordRef
-from pipe.release.links import Links
 from pipe.release.notes import ReleaseNotes, resolve_records
-from pipe.release.render import LoadedTemplate, render_notes
+from pipe.release.render import render_notes
 
 
-@dataclass
-class TargetResult:
-    """What happened at one publishing target, for the log and the report."""
-
-    target: str  # e.g. "CHANGELOG.md", "Airtable release 1.4.0", "Coda table Changelog"
-    status: str  # planned, written, unchanged, skipped, failed, pending
-    detail: str = ""
-    changes: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "status": self.status, "detail": self.detail, "changes": self.changes}
-
-
-@dataclass
+@dataclass(frozen=True)
 class ReleasePlan:
     stage: Stage
     version: str  # without prefix, e.g. "1.4.0"
@@ -39,14 +27,11 @@ class ReleasePlan:
     environment: str | None  # deployment environment at the deploy stage
     notes: ReleaseNotes  # record titles resolved where Airtable was read
     markdown: str  # this release's section, rendered by the template
-    work_items: list[str]  # Airtable record IDs of the work items this release mentions
+    work_items: tuple[str, ...]  # Airtable record IDs of the work items this release mentions
     release_time: str  # Airtable dateTime of the release (tag or newest commit)
+    rows: tuple[ChangelogRow, ...]  # the Coda changelog rows of this release
+    head: str  # the release's newest commit
     deployed_time: str | None = None  # now, at the deploy stage
-    results: list[TargetResult] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return any(r.status == "failed" for r in self.results)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,8 +41,7 @@ class ReleasePlan:
             "previous_tag": self.notes.previous_tag,
             "entries": len(self.notes.entries),
             "breaking": len(self.notes.breaking),
-            "work_items": self.work_items,
-            "targets": [r.as_dict() for r in self.results],
+            "work_items": list(self.work_items),
         }
 
 
@@ -76,35 +60,30 @@ def resolve_titles(notes: ReleaseNotes, resolution: Resolution) -> tuple[Release
         if state is None:
             return None
         ids.setdefault(state.record_id, None)
-        title = state.fields.get(resolution.title_field) if resolution.title_field else None
-        url = resolution.record_url(state.record_id) if resolution.record_url else None
-        return RecordRef(ref.id_or_key, str(title) if title not in (None, "") else None, url)
+        return RecordRef(ref.id_or_key, resolution.title(state), resolution.record_url(state.record_id))
 
     resolved = resolve_records(notes, resolve)
     return resolved, list(ids)
 
 
-def plan_release(
-    stage: Stage,
-    notes: ReleaseNotes,
-    resolution: Resolution,
-    template: LoadedTemplate,
-    links: Links,
-    environment: str | None,
-    now: int,
-) -> ReleasePlan:
-    """Everything the publishing targets need; rendering happens here, before any write, so a template
-    error stops the run with nothing written."""
-    resolved, work_items = resolve_titles(notes, resolution)
-    markdown = render_notes([resolved], template=template, links=links).strip() + "\n"
+def plan_release(facts: RunFacts) -> ReleasePlan | None:
+    """Everything the publishing targets need (merge and deploy); rendering happens here, before any write, so
+    a template error stops the run with nothing written."""
+    if facts.release is None:
+        return None
+    resolved, work_items = resolve_titles(facts.release.notes, facts.airtable)
+    markdown = render_notes([resolved], template=facts.release.template, links=facts.links).strip() + "\n"
+    deploy = facts.stage is Stage.DEPLOY
     return ReleasePlan(
-        stage=stage,
+        stage=facts.stage,
         version=resolved.version,
         tag=resolved.tag,
-        environment=environment if stage is Stage.DEPLOY else None,
+        environment=facts.environment,
         notes=resolved,
         markdown=markdown,
-        work_items=work_items,
+        work_items=tuple(work_items),
         release_time=airtable_time(resolved.timestamp),
-        deployed_time=airtable_time(now) if stage is Stage.DEPLOY else None,
+        rows=tuple(changelog_rows(resolved, facts.links)),
+        head=facts.release.head,
+        deployed_time=airtable_time(facts.now) if deploy else None,
     )

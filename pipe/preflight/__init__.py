@@ -1,12 +1,10 @@
 """Preflight (`STAGE: check`): token, base/table/doc, mapped fields and columns, select options, write access.
 
-`run_check(settings, env)` runs everything and returns the exit code; `run_checks(settings)` returns the
-results (`Check`). `pin_fields(schema, mapping, key_field)` is the part the sync runs before its first write
-(`pin_section` the same for the releases and deployments tables).
+`check_mode(start)` is the mode (pipe.modes.table); `run_checks(settings)` returns the results (`Check`).
+The field checks the sync also runs before its first write are in `pipe.facts.fields` (re-exported here).
 """
 
-from pipe.preflight.checks import Check
-from pipe.preflight.fields import (
+from pipe.facts.fields import (
     FieldRef,
     Resolved,
     parse_ref,
@@ -15,7 +13,8 @@ from pipe.preflight.fields import (
     resolve_all,
     resolve_field,
 )
-from pipe.preflight.run import build_check_report, exit_code, run_check, run_check_stage, run_checks
+from pipe.preflight.checks import Check
+from pipe.preflight.run import build_check_report, check_mode, exit_code, run_checks
 
 __all__ = [
     "Check",
@@ -28,7 +27,6 @@ __all__ = [
     "pin_section",
     "resolve_all",
     "resolve_field",
-    "run_check",
-    "run_check_stage",
+    "check_mode",
     "run_checks",
 ]

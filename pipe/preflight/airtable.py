@@ -15,8 +15,7 @@ from typing import Any
 from pipe.clients.airtable import AirtableClient, AirtableError, FieldInfo, airtable_policy
 from pipe.clients.http import HttpPolicy
 from pipe.config import Settings
-from pipe.preflight.checks import Check, failed, passed, resolved_check, warned
-from pipe.preflight.fields import (
+from pipe.facts.fields import (
     DEPLOYMENT_FIELDS,
     READ_ONLY,
     RELEASE_FIELDS,
@@ -30,6 +29,7 @@ from pipe.preflight.fields import (
     resolve_all,
     work_item_refs,
 )
+from pipe.preflight.checks import Check, failed, passed, resolved_check, warned
 
 SERVICE = "Airtable"
 # `rec` + 14 characters: a well-formed record ID that no record has (Airtable's IDs are random).
@@ -53,40 +53,39 @@ class TableSpec:
 
 
 def table_specs(settings: Settings) -> list[TableSpec]:
-    v = settings.variables
-    airtable, workflow = settings.file.airtable, settings.file.workflow
+    a, workflow = settings.airtable, settings.workflow
     written = {*workflow.stages.values(), *workflow.environments.values()}
     statuses = [s for s in workflow.statuses if s in written]  # the statuses the pipe can write
     environments = list(workflow.environments)
     specs = [
         TableSpec(
-            f"{SERVICE} {v.AIRTABLE_TABLE}",
+            f"{SERVICE} {a.table}",
             "AIRTABLE_TABLE",
-            v.AIRTABLE_TABLE or "",
-            work_item_refs(airtable.fields, v.KEY_FIELD),
+            a.table or "",
+            work_item_refs(a.fields, a.key_field),
             WORK_ITEM_FIELDS,
             options={"status": (statuses, True, "the config file's workflow")},
         )
     ]
-    if v.AIRTABLE_RELEASES_TABLE:
+    if a.releases_table:
         specs.append(
             TableSpec(
-                f"{SERVICE} {v.AIRTABLE_RELEASES_TABLE}",
+                f"{SERVICE} {a.releases_table}",
                 "AIRTABLE_RELEASES_TABLE",
-                v.AIRTABLE_RELEASES_TABLE,
-                mapping_refs("airtable.releases", airtable.releases.model_dump()),
+                a.releases_table,
+                mapping_refs("airtable.releases", a.releases.model_dump()),
                 RELEASE_FIELDS,
                 options={"environment": (environments, False, "workflow.environments")},
-                links_to={"items": v.AIRTABLE_TABLE or ""},
+                links_to={"items": a.table or ""},
             )
         )
-    if v.AIRTABLE_DEPLOYMENTS_TABLE:
+    if a.deployments_table:
         specs.append(
             TableSpec(
-                f"{SERVICE} {v.AIRTABLE_DEPLOYMENTS_TABLE}",
+                f"{SERVICE} {a.deployments_table}",
                 "AIRTABLE_DEPLOYMENTS_TABLE",
-                v.AIRTABLE_DEPLOYMENTS_TABLE,
-                mapping_refs("airtable.deployments", airtable.deployments.model_dump()),
+                a.deployments_table,
+                mapping_refs("airtable.deployments", a.deployments.model_dump()),
                 DEPLOYMENT_FIELDS,
                 options={"environment": (environments, False, "workflow.environments")},
             )
@@ -95,13 +94,13 @@ def table_specs(settings: Settings) -> list[TableSpec]:
 
 
 def airtable_checks(settings: Settings, policy: HttpPolicy | None = None) -> list[Check]:
-    v = settings.variables
-    if not v.AIRTABLE_TOKEN:
+    a = settings.airtable
+    if not a.token:
         return [warned(SERVICE, "configured", "AIRTABLE_TOKEN is not set: Airtable is not checked")]
-    if not v.AIRTABLE_BASE_ID or not v.AIRTABLE_TABLE:
+    if not a.base_id or not a.table:
         return [failed(SERVICE, "configured", "AIRTABLE_BASE_ID and AIRTABLE_TABLE are required with AIRTABLE_TOKEN")]
-    policy = policy or airtable_policy(v.AIRTABLE_RATE_LIMIT_WAIT)
-    client = AirtableClient(v.AIRTABLE_TOKEN, v.AIRTABLE_BASE_ID, v.AIRTABLE_TABLE, v.AIRTABLE_API_URL, policy)
+    policy = policy or airtable_policy(a.rate_limit_wait)
+    client = AirtableClient(a.token, a.base_id, a.table, a.api_url, policy)
     checks: list[Check] = []
     if not _token(client, checks):
         return checks

@@ -48,7 +48,7 @@ def failed(target: str, name: str, detail: str) -> Check:
 
 
 def resolved_check(target: str, kind: str, result: Any) -> Check:
-    """The check of one mapped field or column (`kind`), from its `pipe.preflight.fields.Resolved`."""
+    """The check of one mapped field or column (`kind`), from its `pipe.facts.fields.Resolved`."""
     name = f"{kind} {result.logical}"
     if result.problem:
         return failed(target, name, f"{result.setting}: {result.problem}")

@@ -10,22 +10,22 @@ from __future__ import annotations
 from pipe.clients.coda import CodaClient, CodaConfigError, CodaError, CodaTable, coda_policy
 from pipe.clients.http import HttpPolicy
 from pipe.config import Settings
+from pipe.facts.fields import CODA_COLUMNS, Resolved, mapping_refs, missing_options, resolve_all
 from pipe.preflight.checks import Check, failed, passed, resolved_check, warned
-from pipe.preflight.fields import CODA_COLUMNS, Resolved, mapping_refs, missing_options, resolve_all
 
 SERVICE = "Coda"
 WRITE = "write access"
 
 
 def coda_checks(settings: Settings, policy: HttpPolicy | None = None) -> list[Check]:
-    v = settings.variables
-    if not v.CODA_API_TOKEN:
-        if v.CODA_DOC_ID or v.CODA_TABLE or v.CODA_PAGE:
+    c = settings.coda
+    if not c.token:
+        if c.doc_id or c.table or c.page:
             return [warned(SERVICE, "configured", "CODA_API_TOKEN is not set: Coda is not checked")]
         return [passed(SERVICE, "configured", "not configured (no CODA_API_TOKEN): nothing to check")]
-    if not v.CODA_DOC_ID:
+    if not c.doc_id:
         return [failed(SERVICE, "configured", "CODA_DOC_ID is required with CODA_API_TOKEN")]
-    client = CodaClient(v.CODA_API_TOKEN, v.CODA_DOC_ID, v.CODA_API_URL, policy or coda_policy())
+    client = CodaClient(c.token, c.doc_id, c.api_url, policy or coda_policy())
     checks: list[Check] = []
     try:
         user = client.whoami()
@@ -41,13 +41,13 @@ def coda_checks(settings: Settings, policy: HttpPolicy | None = None) -> list[Ch
         checks.append(failed(SERVICE, "doc", _fix(exc, "Check CODA_DOC_ID.")))
         return checks
     checks.append(passed(SERVICE, "doc", f"{doc.get('name', '?')!r} ({client.doc_id}): reachable"))
-    if v.CODA_TABLE:
-        table = _table(client, v.CODA_TABLE, checks)
+    if c.table:
+        table = _table(client, c.table, checks)
         if table is not None:
             _columns(client, table, settings, checks)
-    if v.CODA_PAGE:
+    if c.page:
         try:
-            page = client.page(v.CODA_PAGE)
+            page = client.page(c.page)
             checks.append(passed(f"{SERVICE} page", "page", f"found: {page.name!r} ({page.id})"))
         except (CodaConfigError, CodaError) as exc:
             checks.append(failed(f"{SERVICE} page", "page", _fix(exc, "Check CODA_PAGE.")))
@@ -87,7 +87,7 @@ def _columns(client: CodaClient, table: CodaTable, settings: Settings, checks: l
     except (CodaConfigError, CodaError) as exc:
         checks.append(failed(target, "columns", _fix(exc, "Check CODA_TABLE.")))
         return
-    wanted = mapping_refs("coda.columns", settings.file.coda.columns.written())
+    wanted = mapping_refs("coda.columns", settings.coda.columns.written())
     results = resolve_all(columns, wanted, CODA_COLUMNS)
     for result in results:
         checks.append(resolved_check(target, "column", result))
@@ -102,7 +102,7 @@ def _type_options(target: str, results: list[Resolved], settings: Settings, chec
     options = getattr(found.field, "options", None) if found else None
     if found is None or options is None:
         return
-    release = settings.release
+    release = settings.release.notes
     types = [t for group in release.groups for t in group.types]
     if release.other_title is not None:
         types.append("other")

@@ -10,55 +10,63 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pipe.clients.airtable import AirtableClient, airtable_policy
 from pipe.config.settings import Settings
-from pipe.errors import EXIT_OK, EXIT_SYNC_FAILED, SyncError, UserError
-from pipe.facts.pipelines import pipeline_context
-from pipe.log import Redactor
+from pipe.errors import SyncError, UserError
+from pipe.modes.base import Finish, Outcome, Start
 from pipe.recovery.apply import RollbackWriter, read_current
 from pipe.recovery.journal_reader import JournalContents, JournalError, read_journal
 from pipe.recovery.plan import FieldAction, RecordAction, RecordRollback, RollbackPlan, plan_rollback
-from pipe.report.json_report import REPORT_VERSION, write_report
+from pipe.report.json_report import REPORT_VERSION
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.rollback")
 
-__all__ = ["JournalError", "RollbackPlan", "plan_rollback", "read_journal", "rollback_journal_path", "run_rollback"]
+__all__ = [
+    "JournalError",
+    "RollbackPlan",
+    "plan_rollback",
+    "read_journal",
+    "rollback",
+    "rollback_journal_path",
+    "rollback_mode",
+]
 
 
-def run_rollback(settings: Settings, env: Mapping[str, str], journal_path: Path, *, dry_run: bool) -> int:
-    """Roll back the writes journaled in `journal_path`. Exit code: 0 done (fields changed since the
-    run are skipped and reported), 1 some restores failed, 2 bad input (nothing written)."""
-    started = time.monotonic()
-    v = settings.variables
-    redactor = Redactor(settings.secrets)
+def rollback_mode(start: Start) -> Finish:
+    """Roll back the writes journaled in JOURNAL_FILE (relative to the clone or absolute). Fails with exit 1
+    when some restores failed (fields changed since the run are skipped and reported), 2 for bad input."""
+    given = start.settings.run.journal_file
+    assert given is not None  # required with STAGE=rollback (settings)
+    journal = Path(given)
+    return rollback(start, journal if journal.is_absolute() else start.cwd / journal)
+
+
+def rollback(start: Start, journal_path: Path) -> Finish:
+    settings = start.settings
+    dry_run = settings.run.dry_run
     client: AirtableClient | None = None
     try:
         contents = read_journal(journal_path)
         log.info(_journal_line(contents))
         if not contents.records:
             log.info("The journal holds no writes: nothing to roll back.")
-        client = _client(settings, contents, dry_run)
+        client = _client(settings, contents, dry_run, start.deadline)
         current = _read(client, contents) if client is not None else None
         plan = plan_rollback(contents, current, dry_run=dry_run)
-    except UserError as exc:
-        log.error(exc.render())
-        return exc.exit_code
     except SyncError as exc:
-        log.error("%s; nothing was rolled back.", exc)
-        return exc.exit_code
+        raise SyncError(f"{exc}; nothing was rolled back.") from None
 
     written_to: Path | None = None
     if dry_run:
         log.info("Dry run: nothing is written. The plan:")
     elif plan.to_write:
         assert client is not None
-        written_to = rollback_journal_path(settings.report_path, journal_path)
-        journal = Journal(written_to, pipeline_context(env).run_id)
+        written_to = rollback_journal_path(settings.run.report_path, journal_path)
+        journal = Journal(written_to, start.context.run_id)
         try:
             RollbackWriter(client, journal).apply(plan)
         finally:
@@ -70,51 +78,38 @@ def run_rollback(settings: Settings, env: Mapping[str, str], journal_path: Path,
             log.error("Not restored: %s %s: %s", record.table, record.record, record.error)
     for line in attention_lines(plan):
         log.warning(line)
-    tally = plan.counts()
-    outcome = "planned" if dry_run else ("failed" if plan.failed else "ok")
-    if settings.report_path:
-        extra: dict[str, Any] = {"elapsed_seconds": round(time.monotonic() - started, 3)}
-        if client is not None:
-            extra["http"] = {"airtable": dict(client.policy.stats)}
-        report = rollback_report(plan, outcome, written_to, extra)
-        write_report(settings.report_path, report, redactor)
-        log.info("Report written to %s", settings.report_path)
     if written_to is not None:
         log.info("The restores are journaled in %s (roll that back to undo this rollback)", written_to)
+    tally = plan.counts()
+    outcome: Outcome = "planned" if dry_run else ("failed" if plan.failed else "ok")
+    extra: dict[str, Any] = {"elapsed_seconds": round(time.monotonic() - start.started, 3)}
+    if client is not None:
+        extra["http"] = {"airtable": dict(client.policy.stats)}
     done = tally["fields_to_restore"] if dry_run else tally["fields_restored"]
-    log.info(
-        "Done: %s %s, %d changed since and left alone, %d already as before, %s.",
-        _count(done, "field"),
-        "to restore" if dry_run else "restored",
-        tally["fields_changed_since"],
-        tally["fields_already_restored"],
-        _count(tally["records_failed"], "record") + " failed",
+    verdict = (
+        f"Rollback: {_count(done, 'field')} {'to restore' if dry_run else 'restored'}, "
+        f"{tally['fields_changed_since']} changed since and left alone, {tally['fields_already_restored']} already "
+        f"as before, {_count(tally['records_failed'], 'record')} failed."
     )
-    if plan.failed:
-        if v.FAIL_ON_ERROR:
-            return EXIT_SYNC_FAILED
-        log.warning("FAIL_ON_ERROR is false: the failures above are reported and the step passes.")
-    return EXIT_OK
+    return Finish(outcome, rollback_report(plan, outcome, written_to, extra), verdict)
 
 
-def _client(settings: Settings, contents: JournalContents, dry_run: bool) -> AirtableClient | None:
-    v = settings.variables
+def _client(settings: Settings, contents: JournalContents, dry_run: bool, deadline: float) -> AirtableClient | None:
+    a = settings.airtable
     tables = [r.table for r in contents.records if r.service == "airtable"]
     if not tables:
         return None
-    if not v.AIRTABLE_TOKEN or not v.AIRTABLE_BASE_ID:
+    if not a.token or not a.base_id:
         if dry_run:
             log.info("No AIRTABLE_TOKEN: the plan shows what would be restored, without reading current values.")
             return None
-        missing = "AIRTABLE_TOKEN" if not v.AIRTABLE_TOKEN else "AIRTABLE_BASE_ID"
+        missing = "AIRTABLE_TOKEN" if not a.token else "AIRTABLE_BASE_ID"
         raise UserError(
             f"{missing}: is required to roll back Airtable writes (the journal names tables, not the base); "
             "set DRY_RUN: 'true' to only print the plan"
         )
-    budget = getattr(v, "TIME_BUDGET", None)
-    deadline = time.monotonic() + budget if budget else None
-    policy = airtable_policy(v.AIRTABLE_RATE_LIMIT_WAIT, deadline)
-    return AirtableClient(v.AIRTABLE_TOKEN, v.AIRTABLE_BASE_ID, tables[0], v.AIRTABLE_API_URL, policy)
+    policy = airtable_policy(a.rate_limit_wait, deadline)
+    return AirtableClient(a.token, a.base_id, tables[0], a.api_url, policy)
 
 
 def _read(client: AirtableClient, contents: JournalContents):

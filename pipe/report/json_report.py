@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipe.model import CommitRange, RecordPlan, SyncPlan
-from pipe.report.summary import counts
+from pipe.facts.run_facts import RunFacts
+from pipe.model import CommitRange, RecordOutcome, RecordPlan
+from pipe.plan.run_plan import RunPlan
+from pipe.report.summary import NO_OUTCOME, counts
+from pipe.sinks.airtable_records import NAME as RECORDS
+from pipe.sinks.base import TargetResult
 
 REPORT_VERSION = 1
 
@@ -25,7 +30,7 @@ def range_dict(commit_range: CommitRange | None) -> dict[str, Any] | None:
     }
 
 
-def record_dict(plan: RecordPlan) -> dict[str, Any]:
+def record_dict(plan: RecordPlan, outcome: RecordOutcome) -> dict[str, Any]:
     return {
         "reference": plan.reference,
         "record_id": plan.record_id,
@@ -33,35 +38,49 @@ def record_dict(plan: RecordPlan) -> dict[str, Any]:
         "url": plan.url,
         "current_values_known": plan.known,
         "status_before": plan.status_before,
-        "status_after": plan.status_after,
+        "status_after": outcome.repaired or plan.status_after,
         "fields": {c.field: {"before": c.before, "after": c.after} for c in plan.changes},
-        "written": plan.written,
+        "written": outcome.written,
         "skipped": plan.skipped,
-        "error": plan.error,
+        "error": outcome.error,
+        "status_set_again": outcome.repaired,
         "sources": [s.as_dict() for s in plan.sources],
     }
 
 
-def build_report(
-    plan: SyncPlan, *, stage_reason: str, outcome: str, extra: dict[str, Any] | None = None
+def sync_report(
+    facts: RunFacts,
+    plan: RunPlan,
+    results: Sequence[TargetResult],
+    outcomes: Mapping[str, RecordOutcome],
+    *,
+    outcome: str,
+    dry_run: bool,
+    warnings: Sequence[str],
+    extra: Mapping[str, Any],
 ) -> dict[str, Any]:
-    report = {
+    report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
         "outcome": outcome,
-        "stage": plan.stage.value,
-        "stage_reason": stage_reason,
-        "dry_run": plan.dry_run,
-        "commit_range": range_dict(plan.commit_range),
-        "references": [r.as_dict() for r in plan.references],
-        "records": [record_dict(p) for p in plan.records],
-        "summary": counts(plan.records),
-        "warnings": list(plan.warnings),
+        "stage": facts.stage.value,
+        "stage_reason": facts.stage_reason,
+        "dry_run": dry_run,
+        "commit_range": range_dict(facts.commit_range),
+        "references": [r.as_dict() for r in facts.references],
+        "records": [record_dict(p, outcomes.get(p.key, NO_OUTCOME)) for p in plan.records],
+        "summary": counts(plan.records, outcomes),
+        "targets": [r.as_dict() for r in results],
+        "warnings": list(warnings),
     }
-    report.update(extra or {})
+    if plan.release is not None:
+        release = plan.release.as_dict()
+        release["targets"] = [r.as_dict() for r in results if r.target != RECORDS]
+        report["release"] = release
+    report.update(extra)
     return report
 
 
-def write_report(path: Path, report: dict[str, Any], redact) -> None:
+def write_report(path: Path, report: Mapping[str, Any], redact: Callable[[str], str]) -> None:
     """Write atomically (a later step may read it) with secrets redacted."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = redact(json.dumps(report, indent=2, ensure_ascii=False, default=str))

@@ -1,30 +1,39 @@
-"""The human-readable summary printed at the end of a run: one line per record."""
+"""The human-readable end of a sync run: one line per record, the release's targets, the verdict."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from pipe.model import RecordPlan
+from pipe.model import RecordOutcome, RecordPlan
+from pipe.plan.release import ReleasePlan
+from pipe.sinks.airtable_records import NAME as RECORDS
+from pipe.sinks.base import TargetResult
+
+NO_OUTCOME = RecordOutcome()
 
 
-def record_line(plan: RecordPlan, dry_run: bool) -> str:
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {many or noun + 's'}"
+
+
+def record_line(plan: RecordPlan, outcome: RecordOutcome, dry_run: bool) -> str:
     name = plan.record_id or plan.reference
     if plan.record_id and plan.reference != plan.record_id:
         name = f"{plan.reference} ({plan.record_id})"
     title = f" {plan.title!r}" if plan.title else ""
     if plan.skipped:
         return f"- {name}{title}: skipped, {plan.skipped}"
-    status = _status(plan)
-    if plan.error:
-        outcome = f"FAILED: {plan.error}"
+    status = _status(plan, outcome)
+    if outcome.error:
+        result = f"FAILED: {outcome.error}"
     elif not plan.changes:
-        outcome = "up to date, nothing to write"
+        result = "up to date, nothing to write"
     elif dry_run:
-        outcome = "would set " + ", ".join(f"{c.field}={_short(c.after)}" for c in plan.changes)
+        result = "would set " + ", ".join(f"{c.field}={_short(c.after)}" for c in plan.changes)
     else:
-        outcome = f"{'set' if plan.written else 'not written'} {', '.join(plan.changed_fields)}"
+        result = f"{'set' if outcome.written else 'not written:'} {', '.join(plan.changed_fields)}"
     url = f" <{plan.url}>" if plan.url else ""
-    return f"- {name}{title}: {status}{outcome}{url}"
+    return f"- {name}{title}: {status}{result}{url}"
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -32,36 +41,70 @@ def _short(value: object, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def _status(plan: RecordPlan) -> str:
-    if plan.status_before is None and plan.status_after is None:
+def _status(plan: RecordPlan, outcome: RecordOutcome) -> str:
+    after = outcome.repaired or plan.status_after
+    if plan.status_before is None and after is None:
         return ""
     before = plan.status_before or ("(empty)" if plan.known else "(not read)")
-    after = plan.status_after or "(empty)"
-    return f"status {before} -> {after}; " if before != after else f"status {after}; "
+    shown = after or "(empty)"
+    return f"status {before} -> {shown}; " if before != shown else f"status {shown}; "
 
 
-def summary_lines(plans: Sequence[RecordPlan], dry_run: bool) -> list[str]:
+def summary_lines(plans: Sequence[RecordPlan], outcomes: Mapping[str, RecordOutcome], dry_run: bool) -> list[str]:
     if not plans:
         return ["No Airtable records are referenced by this run."]
-    return [record_line(p, dry_run) for p in plans]
+    return [record_line(p, outcomes.get(p.key, NO_OUTCOME), dry_run) for p in plans]
 
 
-def counts(plans: Sequence[RecordPlan]) -> dict[str, int]:
+def counts(plans: Sequence[RecordPlan], outcomes: Mapping[str, RecordOutcome]) -> dict[str, int]:
+    def outcome(plan: RecordPlan) -> RecordOutcome:
+        return outcomes.get(plan.key, NO_OUTCOME)
+
     return {
         "records": len(plans),
-        "written": sum(1 for p in plans if p.written),
-        "unchanged": sum(1 for p in plans if not p.changes and not p.skipped and not p.error),
+        "written": sum(1 for p in plans if outcome(p).written),
+        "unchanged": sum(1 for p in plans if not p.changes and not p.skipped and not outcome(p).error),
         "skipped": sum(1 for p in plans if p.skipped),
-        "failed": sum(1 for p in plans if p.error),
+        "failed": sum(1 for p in plans if outcome(p).error),
     }
 
 
-def release_lines(release) -> list[str]:
-    """The release's targets, one line each: `Release 1.4.0 → CHANGELOG.md: written (added 1.4.0)`."""
-    lines = [f"Release {release.version}: {len(release.notes.entries)} entries"]
-    for result in release.results:
-        detail = f" ({result.detail})" if result.detail else ""
-        lines.append(f"  {result.target}: {result.status}{detail}")
-    if not release.results:
+def release_lines(release: ReleasePlan, results: Sequence[TargetResult]) -> list[str]:
+    """The release's targets, one line each, aligned: `  CHANGELOG.md:         written (added 1.4.0)`."""
+    lines = [f"Release {release.version}: {plural(len(release.notes.entries), 'entry', 'entries')}"]
+    if not results:
         lines.append("  no publishing target is configured (CHANGELOG_FILE, AIRTABLE_RELEASES_TABLE, CODA_*)")
+        return lines
+    width = max(len(r.target) for r in results) + 1
+    for result in results:
+        detail = f" ({result.detail})" if result.detail else ""
+        lines.append(f"  {(result.target + ':').ljust(width)} {result.status}{detail}")
     return lines
+
+
+def verdict(
+    tally: Mapping[str, int], results: Sequence[TargetResult], release: ReleasePlan | None, dry_run: bool
+) -> tuple[bool, str]:
+    """(failed, the one line that ends the log), e.g. `Done: 3 records, 2 written, 1 unchanged, 0 skipped,
+    0 failed; release 1.4.0 published to CHANGELOG.md`."""
+    numbers = (
+        f"{plural(tally['records'], 'record')}, {tally['written']} written, {tally['unchanged']} unchanged, "
+        f"{tally['skipped']} skipped, {tally['failed']} failed"
+    )
+    published = [r for r in results if r.target != RECORDS]
+    failed_targets = [r for r in published if r.failed]
+    if tally["failed"] or failed_targets:
+        reasons = "".join(f"; {r.target} failed: {r.detail}" for r in failed_targets)
+        return True, f"Failed: {numbers}{reasons}. A re-run writes what is left."
+    if dry_run:
+        planned = [r.target for r in published if r.status == "planned"]
+        release_part = f"; release {release.version} would change {', '.join(planned)}" if release and planned else ""
+        return False, f"Dry run: {numbers}{release_part}; nothing was written."
+    line = f"Done: {numbers}"
+    if release is not None:
+        written = [r.target for r in published if r.status == "written"]
+        line += f"; release {release.version} " + (f"published to {', '.join(written)}" if written else "up to date")
+    pending = [r.target for r in published if r.status == "pending"]
+    if pending:
+        line += f"; queued in Coda, not confirmed yet: {', '.join(pending)}"
+    return False, line + "."

@@ -9,10 +9,12 @@ nothing. A file without the version gets the section on top, below a leading `# 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipe.errors import UserError
-from pipe.plan.release import TargetResult
+from pipe.sinks.base import Fixed, TargetResult, TargetRun
 from pipe.sinks.journal import Journal
 
 _SECTION = re.compile(r"^## ", re.MULTILINE)
@@ -65,31 +67,58 @@ def changelog_path(root: Path, relative: str) -> Path:
     return path
 
 
-class ChangelogFileSink:
-    def __init__(self, root: Path, relative: str, journal: Journal):
-        self.root = root
-        self.display = relative
-        self.journal = journal
+def target(run: TargetRun) -> ChangelogFileTarget | None:
+    changelog_file, release = run.settings.release.changelog_file, run.plan.release
+    if not changelog_file or release is None:
+        return None
+    return ChangelogFileTarget(run.root, changelog_file, release.version, release.markdown)
 
-    def apply(self, version: str, section: str, *, dry_run: bool) -> TargetResult:
+
+@dataclass(frozen=True)
+class ChangelogFileTarget:
+    root: Path
+    display: str  # CHANGELOG_FILE as given
+    version: str
+    section: str
+
+    @property
+    def name(self) -> str:
+        return self.display
+
+    def prepare(self) -> ChangelogFileChange | Fixed:
+        """Reads the file; a path outside the clone or naming a directory stops the run (nothing written)."""
+        path = changelog_path(self.root, self.display)
         try:
-            return self._apply(changelog_path(self.root, self.display), version, section, dry_run=dry_run)
-        except (ChangelogPathError, OSError, UnicodeDecodeError) as exc:
-            reason = str(exc) if isinstance(exc, ChangelogPathError) else f"CHANGELOG_FILE: {exc}"
-            return TargetResult(self.display, "failed", reason)
-
-    def _apply(self, path: Path, version: str, section: str, *, dry_run: bool) -> TargetResult:
-        current = path.read_text(encoding="utf-8") if path.is_file() else ""
-        text = updated_changelog(current, version, section)
+            current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            return Fixed(TargetResult(self.display, "failed", f"CHANGELOG_FILE: {exc}"))
+        text = updated_changelog(current, self.version, self.section)
         if text == current:
-            return TargetResult(self.display, "unchanged", f"section {version} already up to date")
-        existing = version_heading(version).search(current)
-        verb = "replace" if existing else "add"
-        if dry_run:
-            return TargetResult(self.display, "planned", f"would {verb} the section of {version}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)  # atomic: a killed run never leaves half a changelog
-        self.journal.record("file", self.display, version, {"section": (current if existing else None, section)})
-        return TargetResult(self.display, "written", f"{'replaced' if verb == 'replace' else 'added'} {version}")
+            return Fixed(TargetResult(self.display, "unchanged", f"section {self.version} already up to date"))
+        replaces = version_heading(self.version).search(current) is not None
+        return ChangelogFileChange(self, path, current, text, replaces)
+
+
+@dataclass(frozen=True)
+class ChangelogFileChange:
+    target: ChangelogFileTarget
+    path: Path
+    current: str
+    text: str
+    replaces: bool  # the version's section is there and changes; else it is added
+
+    def preview(self) -> TargetResult:
+        verb = "replace" if self.replaces else "add"
+        return TargetResult(self.target.display, "planned", f"would {verb} the section of {self.target.version}")
+
+    def apply(self, journal: Journal, earlier: Sequence[TargetResult]) -> TargetResult:
+        t = self.target
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_name(self.path.name + ".tmp")
+            temporary.write_text(self.text, encoding="utf-8")
+            temporary.replace(self.path)  # atomic: a killed run never leaves half a changelog
+        except OSError as exc:
+            return TargetResult(t.display, "failed", f"CHANGELOG_FILE: {exc}")
+        journal.record("file", t.display, t.version, {"section": (self.current if self.replaces else None, t.section)})
+        return TargetResult(t.display, "written", f"{'replaced' if self.replaces else 'added'} {t.version}")

@@ -1,35 +1,39 @@
-"""Append the rendered notes of a release to a Coda page, once per release.
+"""Append the rendered notes of a release to a Coda page, once per release, also when runs publish at once.
 
-Why a visible marker line, and why the page is read with `X-Coda-Doc-Version: latest` first:
+Why a visible marker line, and why the page is read with `X-Coda-Doc-Version: latest`:
 
-- Page content cannot be read back as Markdown cheaply: `listPageContent` gives plain-text lines only
-  (headings keep their text, inline formatting and links are dropped), and the Markdown export is a slow
-  asynchronous job. Comparing the rendered notes with the page is therefore unreliable; and rewriting a
-  page from what was read is not idempotent either (Coda's Markdown round trip changes tables, rules...).
-  So the pipe only ever appends, and ends each appended section with one plain paragraph,
-  `Published by airtable-coda-sync: release <version>`, which survives the Markdown -> page conversion
-  unchanged. A release whose marker line is on the page is not appended again. Later changes to the
-  release's notes reach the Coda table (rows are upserted), not the page.
-- Writes land seconds to minutes after their 202, and reads serve a snapshot, so a re-run shortly after
-  an append could miss the marker and append twice. The read is therefore made with
-  `X-Coda-Doc-Version: latest`, which Coda refuses (400) while any write to the doc is still pending.
-  The sink retries that read for up to `fresh_read_timeout` seconds; when the doc is still not up to date
-  it appends nothing and says so (re-running the step publishes the notes): a missing section is fixed by
-  a re-run, a duplicated one needs a person.
-- An append is not replay-safe, so the HTTP policy never retries it after a 5xx or a dropped connection;
-  it is reported as failed, and the next run (which looks for the marker first) appends it at most once.
+- Page content cannot be read back as Markdown cheaply: `listPageContent` gives plain-text lines only, and
+  the Markdown export is a slow asynchronous job; Coda's Markdown round trip is not idempotent either. So
+  the pipe only ever appends, and ends each appended section with one plain paragraph,
+  `Published by airtable-coda-sync: release <version>`, which survives the conversion unchanged. A release
+  whose marker line is on the page is not appended again. Later changes to a release's notes reach the Coda
+  table (rows are upserted), not the page.
+- Writes land seconds to minutes after their 202, and reads serve a snapshot, so reads are made with
+  `X-Coda-Doc-Version: latest`, which Coda refuses (400) while any write to the doc is pending; the sink
+  retries such a read for up to `fresh_read_timeout` seconds, and appends nothing when the doc stays stale.
+- Two runs that read the page before either appended (a staging and a production deploy of one release)
+  both append. So after its append is applied, a run reads the page again and deletes every copy of its
+  release's section but the first (`deletePageContent` with the copies' element IDs; never an empty list,
+  which would delete the whole page). A copy is the lines after the marker line before it up to its own
+  marker line. Every run that appended computes the same copies from the same fresh page, so they converge
+  on one section whatever the order. Content a person wrote between two copies of one section is deleted
+  with the second copy (sections appended by the pipe follow each other).
+- An append is not replay-safe, so the HTTP policy never retries it after a 5xx or a dropped connection; it
+  is reported as failed, and the next run (which looks for the marker first) appends it at most once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pipe.clients.coda import CodaClient, CodaConfigError, CodaError, CodaPage, CodaStaleRead, MutationPolling
+from pipe.clients.coda import CodaClient, CodaConfigError, CodaError, CodaPage, CodaStaleRead, MutationPolling, PageLine
 from pipe.clients.http import BudgetExceeded
+from pipe.plan.release import ReleasePlan
+from pipe.sinks.base import Fixed, TargetResult, TargetRun
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.coda")
@@ -41,6 +45,22 @@ PageStatus = Literal["written", "unchanged", "skipped", "failed"]
 
 def release_marker(release: str) -> str:
     return f"{MARKER_PREFIX}{release}"
+
+
+def duplicate_sections(lines: Sequence[PageLine], release: str) -> list[str]:
+    """Element IDs of every copy of `release`'s section after the first (empty when it is there once)."""
+    marker = release_marker(release)
+    doomed: list[str] = []
+    start, seen = 0, False
+    for index, line in enumerate(lines):
+        text = line.content.strip()
+        if text == marker:
+            if seen:
+                doomed.extend(line.id for line in lines[start : index + 1])
+            seen = True
+        if text.startswith(MARKER_PREFIX):
+            start = index + 1
+    return doomed
 
 
 @dataclass
@@ -55,6 +75,16 @@ class CodaPageOutcome:
     @property
     def ok(self) -> bool:
         return self.status != "failed"
+
+
+@dataclass(frozen=True)
+class PreparedPage:
+    """What `CodaPageSink.prepare` found: the page, and the content to append (None: nothing to do)."""
+
+    page: CodaPage
+    release: str
+    content: str | None
+    outcome: CodaPageOutcome | None = None  # known without writing (already there, doc stale)
 
 
 class CodaPageSink:
@@ -78,47 +108,83 @@ class CodaPageSink:
         self._clock = clock
 
     def apply(self, page: str, release: str, markdown: str, *, dry_run: bool = False) -> CodaPageOutcome:
+        prepared = self.prepare(page, release, markdown)
+        if prepared.outcome is not None:
+            return prepared.outcome
+        if dry_run:
+            return CodaPageOutcome(prepared.page.name, release, "skipped", f"dry run: would append release {release}")
+        return self.write(prepared)
+
+    def prepare(self, page: str, release: str, markdown: str) -> PreparedPage:
+        """Find the page and look for the release's marker (a fresh read). Reads only."""
         target = self.client.page(page)
         if target.content_type != "canvas":
             raise CodaConfigError(
                 f"CODA_PAGE: page {target.name!r} ({target.id}) is a {target.content_type} page; release notes can "
                 "only be appended to a canvas page (a regular page of text)."
             )
-        marker = release_marker(release)
         lines = self._fresh_lines(target)
         if lines is None:
-            return CodaPageOutcome(
-                target.name,
-                release,
-                "skipped",
-                f"Coda's copy of the doc still had writes pending after {self.fresh_read_timeout:g} s, so the page "
-                f"could not be checked for release {release}; nothing was appended (to never append it twice). "
-                "Re-run the step to publish the notes.",
-            )
-        if any(line.content.strip() == marker for line in lines):
-            return CodaPageOutcome(target.name, release, "unchanged", f"release {release} is already on the page")
-        content = markdown.rstrip("\n") + "\n\n" + marker + "\n"
-        if dry_run:
-            return CodaPageOutcome(target.name, release, "skipped", f"dry run: would append release {release}")
+            return PreparedPage(target, release, None, self._stale(target, release))
+        if any(line.content.strip() == release_marker(release) for line in lines):
+            unchanged = CodaPageOutcome(target.name, release, "unchanged", f"release {release} is already on the page")
+            return PreparedPage(target, release, None, unchanged)
+        return PreparedPage(target, release, markdown.rstrip("\n") + "\n\n" + release_marker(release) + "\n")
+
+    def write(self, prepared: PreparedPage) -> CodaPageOutcome:
+        target, release, content = prepared.page, prepared.release, prepared.content
+        if prepared.outcome is not None or content is None:
+            return prepared.outcome or CodaPageOutcome(target.name, release, "unchanged")
+        table = f"page {target.name}"
         try:
             request_id = self.client.append_to_page(target, content)
         except CodaError as exc:
             if exc.status is None or exc.status >= 500:
                 # No answer said whether Coda took the append (it is never replayed): journaled as unconfirmed.
-                changes = {"content": (None, content)}
-                self.journal.record("coda", f"page {target.name}", release, changes, unconfirmed=True)
+                self.journal.record("coda", table, release, {"content": (None, content)}, unconfirmed=True)
             return CodaPageOutcome(
                 target.name,
                 release,
                 "failed",
                 f"{exc}. The append is not retried (it could be applied twice); the next run appends it once.",
             )
-        self.journal.record("coda", f"page {target.name}", release, {"content": (None, content)})
+        self.journal.record("coda", table, release, {"content": (None, content)})
         confirmed = self._confirm(request_id)
         message = f"appended release {release}" + ("" if confirmed else "; queued in Coda, not confirmed yet")
+        if confirmed:
+            message += self._remove_copies(target, release)
         return CodaPageOutcome(target.name, release, "written", message, request_id, confirmed)
 
-    def _fresh_lines(self, target: CodaPage):
+    def _remove_copies(self, target: CodaPage, release: str) -> str:
+        """After an applied append: delete the copies of the section that concurrent runs appended too."""
+        lines = self._fresh_lines(target)
+        if lines is None:
+            return "; the doc stayed busy, so the page was not checked for a second copy (a re-run checks it)"
+        doomed = duplicate_sections(lines, release)
+        if not doomed:
+            return ""
+        try:
+            request_id = self.client.delete_page_content(target, doomed)
+        except CodaError as exc:
+            return f"; a second copy appended by another run is on the page and could not be deleted ({exc})"
+        self.journal.record("coda", f"page {target.name}", release, {"duplicate": (len(doomed), None)})
+        confirmed = self._confirm(request_id)
+        log.info(
+            "Coda page %r: deleted a copy of release %s another run appended at the same time", target.name, release
+        )
+        return "; deleted a copy another run appended at the same time" + ("" if confirmed else " (queued)")
+
+    def _stale(self, target: CodaPage, release: str) -> CodaPageOutcome:
+        return CodaPageOutcome(
+            target.name,
+            release,
+            "skipped",
+            f"Coda's copy of the doc still had writes pending after {self.fresh_read_timeout:g} s, so the page "
+            f"could not be checked for release {release}; nothing was appended (to never append it twice). "
+            "Re-run the step to publish the notes.",
+        )
+
+    def _fresh_lines(self, target: CodaPage) -> list[PageLine] | None:
         start = self._clock()
         while True:
             try:
@@ -133,6 +199,56 @@ class CodaPageSink:
         try:
             status = self.client.wait_for_mutations([request_id], self.polling).get(request_id)
         except (CodaError, BudgetExceeded) as exc:
-            log.warning("polling Coda for the page append failed (%s); reported as not confirmed", exc)
+            log.warning("polling Coda for the page write failed (%s); reported as not confirmed", exc)
             return False
         return bool(status and status.completed)
+
+
+# -- the run's target ----------------------------------------------------------------------------------
+
+
+def target(run: TargetRun) -> CodaPageTarget | Fixed | None:
+    coda, release = run.settings.coda, run.plan.release
+    if not coda.doc_id or not coda.page or release is None:
+        return None
+    name = f"Coda page {coda.page}"
+    if run.clients.coda is None:
+        return Fixed(TargetResult(name, "planned", f"release {release.version} (not read)"))
+    return CodaPageTarget(CodaPageSink(run.clients.coda, Journal(None, None)), coda.page, release, name)
+
+
+@dataclass
+class CodaPageTarget:
+    sink: CodaPageSink
+    page: str
+    release: ReleasePlan
+    name: str
+
+    def prepare(self) -> CodaPageChange | Fixed:
+        prepared = self.sink.prepare(self.page, self.release.version, self.release.markdown)
+        if prepared.outcome is not None:
+            return Fixed(page_result(self.name, prepared.outcome))
+        return CodaPageChange(self.sink, prepared, self.name)
+
+
+@dataclass
+class CodaPageChange:
+    sink: CodaPageSink
+    prepared: PreparedPage
+    name: str
+
+    def preview(self) -> TargetResult:
+        return TargetResult(self.name, "planned", f"dry run: would append release {self.prepared.release}")
+
+    def apply(self, journal: Journal, earlier: Sequence[TargetResult]) -> TargetResult:
+        self.sink.journal = journal
+        try:
+            return page_result(self.name, self.sink.write(self.prepared))
+        except (CodaError, CodaConfigError) as exc:
+            return TargetResult(self.name, "failed", str(exc))
+
+
+def page_result(name: str, outcome: CodaPageOutcome) -> TargetResult:
+    if outcome.status == "written" and outcome.confirmed is False:
+        return TargetResult(name, "pending", outcome.message)
+    return TargetResult(name, outcome.status, outcome.message)

@@ -38,6 +38,8 @@ from pipe.clients.coda import (
 from pipe.clients.http import BudgetExceeded
 from pipe.config.file import CodaColumns
 from pipe.plan.changelog import KEY_COLUMNS, ChangelogRow
+from pipe.plan.release import ReleasePlan
+from pipe.sinks.base import Fixed, Status, TargetResult, TargetRun
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.coda")
@@ -158,6 +160,28 @@ class _Write:
     journal: dict[str, tuple[Any, Any]]  # Coda column name -> (before, after)
 
 
+@dataclass
+class PreparedRows:
+    """What `CodaRowSink.prepare` read and worked out; `write` sends it."""
+
+    table: CodaTable | None  # None: no rows to write
+    mapping: dict[str, CodaColumn]
+    outcome: CodaRowsOutcome
+    writes: list[_Write]
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.writes)
+
+    def preview(self) -> CodaRowsOutcome:
+        """The outcome of a dry run: the rows to write are `skipped`, with the cells that would change."""
+        for write in self.writes:
+            write.outcome.status = "skipped"
+            write.outcome.note(f"dry run: {len(write.outcome.changes)} cell(s) not written")
+        self.outcome.dry_run = True
+        return self.outcome
+
+
 class CodaRowSink:
     def __init__(
         self,
@@ -167,16 +191,27 @@ class CodaRowSink:
         journal: Journal,
         *,
         polling: MutationPolling | None = None,
+        probe: bool = True,
     ):
         self.client = client
         self.table = table
         self.columns = columns
         self.journal = journal
         self.polling = polling or MutationPolling()
+        self.probe = probe  # prove write access with a zero-row upsert before the run's first write
 
     def apply(self, rows: Sequence[ChangelogRow], *, dry_run: bool = False) -> CodaRowsOutcome:
+        """Read, then (unless a dry run) write: `prepare` and `write` in one call."""
+        prepared = self.prepare(rows)
+        if dry_run:
+            return prepared.preview()
+        return self.write(prepared)
+
+    def prepare(self, rows: Sequence[ChangelogRow]) -> PreparedRows:
+        """Read the columns and the releases' rows; work out the cells to write. Reads only; a table or column
+        problem raises CodaConfigError (nothing written)."""
         if not rows:
-            return CodaRowsOutcome(table=self.table, dry_run=dry_run)
+            return PreparedRows(None, {}, CodaRowsOutcome(table=self.table), [])
         table = self.client.table(self.table)
         if table.table_type == "view":
             raise CodaConfigError(
@@ -184,7 +219,7 @@ class CodaRowSink:
                 "Give the name or ID of the table the view shows."
             )
         mapping = self._resolve_columns(table)
-        outcome = CodaRowsOutcome(table=table.name, dry_run=dry_run)
+        outcome = CodaRowsOutcome(table=table.name)
         writes: list[_Write] = []
         seen: set[tuple[str, str]] = set()
         by_release: dict[str, list[ChangelogRow]] = {}
@@ -210,14 +245,15 @@ class CodaRowSink:
                 outcome.rows.append(result)
                 if write is not None:
                     writes.append(write)
-        if dry_run:
-            for write in writes:
-                write.outcome.status = "skipped"
-                write.outcome.note(f"dry run: {len(write.outcome.changes)} cell(s) not written")
-            return outcome
-        self._write(table, mapping, writes)
-        self._confirm(outcome)
-        return outcome
+        return PreparedRows(table, mapping, outcome, writes)
+
+    def write(self, prepared: PreparedRows) -> CodaRowsOutcome:
+        """Upsert the prepared rows, journal them, poll Coda until they are applied (bounded)."""
+        if prepared.table is None or not prepared.writes:
+            return prepared.outcome
+        self._write(prepared.table, prepared.mapping, prepared.writes)
+        self._confirm(prepared.outcome)
+        return prepared.outcome
 
     # -- columns -----------------------------------------------------------------------------------
 
@@ -424,3 +460,70 @@ def _same(column: CodaColumn, wanted: Any, have: Any) -> bool:
         except (TypeError, ValueError):
             return False
     return _text(wanted) == _text(have)
+
+
+# -- the run's target ----------------------------------------------------------------------------------
+
+
+def target(run: TargetRun) -> CodaRowsTarget | Fixed | None:
+    coda, release = run.settings.coda, run.plan.release
+    if not coda.doc_id or not coda.table or release is None:
+        return None
+    name = f"Coda table {coda.table}"
+    if run.clients.coda is None:  # a dry run without a token: show what would be sent
+        return Fixed(TargetResult(name, "planned", f"{len(release.rows)} rows (not read: no CODA_API_TOKEN)"))
+    return CodaRowsTarget(
+        CodaRowSink(run.clients.coda, coda.table, coda.columns, Journal(None, None), probe=not run.dry_run),
+        release,
+        name,
+    )
+
+
+@dataclass
+class CodaRowsTarget:
+    sink: CodaRowSink
+    release: ReleasePlan
+    name: str
+
+    def prepare(self) -> CodaRowsChange:
+        prepared = self.sink.prepare(self.release.rows)
+        if prepared.changes and self.sink.probe and prepared.table is not None:
+            # rows will be written: prove write access now, by upserting zero rows (nothing else written yet). A
+            # refusal is a CodaConfigError (stops the run); a service failing for a while only a warning.
+            try:
+                self.sink.client.probe_row_write(prepared.table)
+            except (CodaError, BudgetExceeded) as exc:
+                log.warning("Could not prove write access to %s (%s); going on: the write will tell.", self.name, exc)
+        return CodaRowsChange(self.sink, prepared, f"Coda table {prepared.outcome.table}")
+
+
+@dataclass
+class CodaRowsChange:
+    sink: CodaRowSink
+    prepared: PreparedRows
+    name: str
+
+    def preview(self) -> TargetResult:
+        outcome = self.prepared.preview()
+        return TargetResult(self.name, "planned" if outcome.skipped else "unchanged", outcome.detail)
+
+    def apply(self, journal: Journal, earlier: Sequence[TargetResult]) -> TargetResult:
+        self.sink.journal = journal
+        try:
+            outcome = self.sink.write(self.prepared)
+        except (CodaError, CodaConfigError) as exc:
+            return TargetResult(self.name, "failed", _message(exc))
+        return TargetResult(self.name, rows_status(outcome), outcome.detail)
+
+
+def rows_status(outcome: CodaRowsOutcome) -> Status:
+    if outcome.failed:
+        return "failed"
+    if outcome.pending:
+        return "pending"  # Coda accepted the rows but had not applied them when polling stopped
+    return "written" if outcome.written else "unchanged"
+
+
+def _message(exc: Exception) -> str:
+    problems = getattr(exc, "problems", None)
+    return f"{exc} {'; '.join(problems)}" if problems else str(exc)

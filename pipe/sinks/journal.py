@@ -32,6 +32,13 @@ class JournalEntry:
     unconfirmed: bool = False  # sent, but no answer said whether the service carried it out
 
 
+def journal_path(report_path: Path | None) -> Path | None:
+    """A run's journal lies beside its report: `<report name>.journal.jsonl` (none without a report)."""
+    if report_path is None:
+        return None
+    return report_path.with_name(report_path.stem + ".journal.jsonl")
+
+
 class Journal:
     def __init__(self, path: Path | None, run_id: str | None):
         self.path = path

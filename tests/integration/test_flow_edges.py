@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pipe.flow
+import pipe.modes.sync
 from pipe.flow import run
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
 
@@ -33,10 +34,10 @@ def test_an_unexpected_error_is_reported_plainly_with_exit_1_and_no_token(
     repo.branch("feature/recWorkItem000107-docs")
     repo.commit("docs: more", {"b": "1"})
 
-    def broken(_facts):
+    def broken(*_args):
         raise RuntimeError(f"boom with {SAMPLE_READWRITE_TOKEN} inside")
 
-    monkeypatch.setattr(pipe.flow, "plan_sync", broken)
+    monkeypatch.setattr(pipe.modes.sync, "plan_run", broken)
     assert run(env_for(airtable_emulator, DEBUG="true"), repo.path) == 1
     out = capsys.readouterr().out
     assert "Internal error of the pipe (RuntimeError: boom with" in out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from pipe.clients.airtable import AirtableClient, AirtableConfigError, airtable_
 from pipe.clients.coda import CodaLimits, coda_policy
 from pipe.config import load_settings
 from pipe.config.file import FieldMapping, ReleaseFields
-from pipe.preflight import Check, parse_ref, pin_fields, pin_section, run_check, run_checks
+from pipe.flow import run_with
+from pipe.preflight import Check, check_mode, parse_ref, pin_fields, pin_section, run_checks
 from pipe.preflight.airtable import PROBE_RECORD_ID
 from testkit.emulators.airtable import Fault
 from testkit.emulators.airtable.fixtures import (
@@ -77,7 +79,9 @@ def check(env: dict[str, str], root: Path, config: str | None = None) -> tuple[i
         (root / ".airtable-coda-sync.yml").write_text(config, encoding="utf-8")
     settings = load_settings(env, root)
     found: list[Check] = []
-    code = run_check(settings, env, airtable_policy=fast_airtable(), coda_policy=fast_coda(), checks=found)
+    code = run_with(
+        settings, env, root, partial(check_mode, airtable_policy=fast_airtable(), coda_policy=fast_coda(), checks=found)
+    )
     return code, found
 
 
@@ -178,7 +182,7 @@ def test_all_green_checks_every_table_field_option_and_write_access(
     assert {"target", "name", "ok", "warning", "status", "detail"} <= set(data["checks"][0])
     assert preflight_log[0] == "Preflight checks:"
     assert any("target" in line and "check" in line and "result" in line for line in preflight_log)
-    assert preflight_log[-1].startswith("Preflight: ")
+    assert preflight_log[-1].startswith("  ")  # the table ends the preflight's own lines (the verdict follows)
 
 
 # -- tokens and scopes -----------------------------------------------------------------------------
@@ -421,7 +425,7 @@ def test_no_token_is_printed_or_reported(airtable_emulator, coda_emulator, tmp_p
     ):
         settings = load_settings(env, tmp_path)
         checks = run_checks(settings, airtable_policy=fast_airtable(), coda_policy=fast_coda())
-        run_check(settings, env, airtable_policy=fast_airtable(), coda_policy=fast_coda())
+        run_with(settings, env, tmp_path, partial(check_mode, airtable_policy=fast_airtable(), coda_policy=fast_coda()))
         printed = "\n".join(preflight_log) + json.dumps([c.as_dict() for c in checks]) + report.read_text()
         for secret in (env["AIRTABLE_TOKEN"], CODA_TOKEN):
             assert secret not in printed
@@ -430,15 +434,13 @@ def test_no_token_is_printed_or_reported(airtable_emulator, coda_emulator, tmp_p
 # -- the stage entry point -------------------------------------------------------------------------
 
 
-def test_run_check_stage_needs_no_git_repository(airtable_emulator, tmp_path, monkeypatch):
-    from pipe.errors import ConfigError
-    from pipe.preflight import run_check_stage
+def test_stage_check_needs_no_git_repository(airtable_emulator, tmp_path, monkeypatch):
+    from pipe.flow import run
 
     monkeypatch.setattr("pipe.preflight.airtable.airtable_policy", lambda _wait: fast_airtable())
-    assert run_check_stage(environment(airtable_emulator), tmp_path) == 0
+    assert run(environment(airtable_emulator, STAGE="check"), tmp_path) == 0
     (tmp_path / ".airtable-coda-sync.yml").write_text("airtable:\n  fieldz: {}\n", encoding="utf-8")
-    with pytest.raises(ConfigError):
-        run_check_stage(environment(airtable_emulator), tmp_path)
+    assert run(environment(airtable_emulator, STAGE="check"), tmp_path) == 2  # the config file is wrong
 
 
 def test_stage_check_through_the_pipe_entry_point(airtable_emulator, tmp_path, capsys):

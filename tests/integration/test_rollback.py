@@ -1,5 +1,5 @@
 """Rolling back a run from its journal, end to end: `pipe.flow.run` writes a journal on a real
-repository against the Airtable emulator, then `pipe.recovery.run_rollback` restores the records."""
+repository against the Airtable emulator, then `pipe.recovery.rollback_mode` restores the records."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from pyairtable import Api
 
 from pipe.config import load_settings, variable_names
-from pipe.flow import run
+from pipe.flow import run, run_with
 from pipe.log import Redactor, configure_logging
-from pipe.recovery import run_rollback
+from pipe.recovery import rollback_mode
 from testkit.emulators.airtable import Fault
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
 from testkit.gitrepos import bitbucket_merge_message
@@ -55,8 +55,9 @@ def rollback(env: dict[str, str], repo, journal: Path, *, dry_run: bool = False,
     """What the rollback step does: settings from the environment, then run_rollback."""
     env = {**env, "REPORT_FILE": str(Path(env["REPORT_FILE"]).with_name(report)), "BITBUCKET_BUILD_NUMBER": "13"}
     configure_logging(Redactor([env.get("AIRTABLE_TOKEN", "")]), debug=False)
+    env = {**env, "STAGE": "rollback", "JOURNAL_FILE": str(journal), "DRY_RUN": "true" if dry_run else "false"}
     settings = load_settings(env, repo.path)
-    return run_rollback(settings, env, journal, dry_run=dry_run)
+    return run_with(settings, env, repo.path, rollback_mode)
 
 
 def records(emulator, table=TABLE) -> dict[str, dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipe.sinks.changelog_file import ChangelogFileSink, ChangelogPathError, changelog_path
+from pipe.sinks.changelog_file import ChangelogFileTarget, ChangelogPathError, changelog_path
 from pipe.sinks.journal import Journal
 
 
@@ -36,14 +36,15 @@ def test_a_directory_is_refused_with_a_file_path_to_use(root):
         changelog_path(root, "docs")
 
 
-def test_the_sink_reports_a_refused_path_as_failed_and_writes_nothing(root, tmp_path):
-    result = ChangelogFileSink(root, "../CHANGELOG.md", Journal(None, None)).apply("1.0.0", "## 1.0.0\n", dry_run=False)
-    assert result.status == "failed" and "CHANGELOG_FILE" in result.detail
+def test_a_refused_path_stops_the_run_while_preparing_so_nothing_is_written(root, tmp_path):
+    with pytest.raises(ChangelogPathError, match="CHANGELOG_FILE"):
+        ChangelogFileTarget(root, "../CHANGELOG.md", "1.0.0", "## 1.0.0\n").prepare()
     assert not (tmp_path / "CHANGELOG.md").exists()
 
 
-def test_the_sink_reports_an_unreadable_file_as_failed(root):
+def test_the_target_reports_an_unreadable_file_as_failed(root):
     (root / "CHANGELOG.md").write_bytes(b"# Changelog \xff\xfe\n")
-    result = ChangelogFileSink(root, "CHANGELOG.md", Journal(None, None)).apply("1.0.0", "## 1.0.0\n", dry_run=False)
+    change = ChangelogFileTarget(root, "CHANGELOG.md", "1.0.0", "## 1.0.0\n").prepare()
+    result = change.apply(Journal(None, None), [])
     assert result.status == "failed" and "CHANGELOG_FILE" in result.detail
     assert (root / "CHANGELOG.md").read_bytes() == b"# Changelog \xff\xfe\n"
