@@ -1,4 +1,4 @@
-"""One run of the pipe: a shared start-up, the mode `STAGE` asks for (`pipe.modes.table.MODES`), a shared end.
+"""One run of the pipe: a shared start-up, the mode `STAGE` asks for (the table `MODES`), a shared end.
 
 Start-up: the kill switch, the log's redactor (every secret variable), settings validated once (every
 problem listed, nothing sent yet), the clone opened, every output path checked, the time budget started.
@@ -20,13 +20,29 @@ from pipe.errors import EXIT_OK, EXIT_SYNC_FAILED, SyncError, UserError
 from pipe.facts.git import GitError, GitRepo
 from pipe.facts.pipelines import pipeline_context
 from pipe.log import Redactor, configure_logging
-from pipe.modes.base import Finish, Start
-from pipe.modes.table import mode_for
+from pipe.modes.base import Finish, Mode, Start
+from pipe.modes.sync import run_sync
+from pipe.preflight.run import check_mode
+from pipe.recovery import rollback_mode
 from pipe.report.json_report import write_report
 from pipe.report.outputs import check_output_paths
 from pipe.report.shared_storage import write_shared
 
 log = logging.getLogger("pipe")
+
+# The table of modes: what each STAGE value does. Every mode gets the same `Start` (settings, redactor, clone,
+# time budget) and ends with a `Finish` (report, verdict, exit code). Adding a mode is a function
+# `Start -> Finish`, one row here, and its name among the STAGE values (pipe.config.variables.StageName).
+SYNC = Mode("sync", needs_clone=True, run=run_sync)  # build, review, merge, deploy (auto: detected)
+MODES: Mapping[str, Mode] = {
+    "auto": SYNC,
+    "build": SYNC,
+    "review": SYNC,
+    "merge": SYNC,
+    "deploy": SYNC,
+    "check": Mode("check", needs_clone=False, run=check_mode, summary="preflight: nothing is synced"),
+    "rollback": Mode("rollback", needs_clone=False, run=rollback_mode, summary="STAGE is set to rollback"),
+}
 
 VERDICT_OK = "✔"
 VERDICT_FAILED = "✖"
@@ -39,7 +55,7 @@ def run(env: Mapping[str, str], cwd: Path) -> int:
         log.info("ENABLED is false: the pipe is paused; nothing was read or written.")
         return EXIT_OK
     try:
-        mode = mode_for(env.get("STAGE") or "auto")
+        mode = MODES.get(env.get("STAGE") or "auto", SYNC)  # an unknown STAGE: validation names the problem
         start = start_up(env, cwd, redactor, needs_clone=mode.needs_clone)
         if mode.summary:
             log.info("Stage: %s (%s)", mode.name, mode.summary)

@@ -1,12 +1,11 @@
-"""The service clients of one run, made once from the settings: one session (and so one pace) per service."""
+"""The service clients of one run: one session (and so one pace) per service, shared by every target."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipe.clients.airtable import AirtableClient, airtable_policy
-from pipe.clients.coda import CodaClient, coda_policy
-from pipe.config.settings import Settings
+from pipe.clients.airtable import AirtableClient
+from pipe.clients.coda import CodaClient
 
 
 @dataclass(frozen=True)
@@ -22,14 +21,3 @@ class Clients:
         if self.coda is not None:
             stats["coda"] = dict(self.coda.policy.stats)
         return stats
-
-
-def open_clients(settings: Settings, deadline: float | None) -> Clients:
-    """Clients for the services the settings name; nothing is sent until a client is used."""
-    a, c = settings.airtable, settings.coda
-    airtable = None
-    if a.token and a.base_id and a.table:
-        policy = airtable_policy(a.rate_limit_wait, deadline)
-        airtable = AirtableClient(a.token, a.base_id, a.table, a.api_url, policy)
-    coda = CodaClient(c.token, c.doc_id, c.api_url, coda_policy(deadline)) if c.token and c.doc_id else None
-    return Clients(airtable, coda)

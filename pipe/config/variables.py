@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 from pipe.config.values import (
     parse_base_id,
@@ -29,9 +29,11 @@ StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "c
 SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN"})
 
 
-def _var(description: str, *, default: Any = None, required: str | None = None, readme_default: str | None = None):
+def _var(
+    description: str, *, default: Any = None, required: str | None = None, readme_default: str | None = None
+) -> Any:
     """A variable's metadata; `required` says when it must be set (README marks it with (*))."""
-    extra = {"required": required, "readme_default": readme_default}
+    extra: dict[str, JsonValue] = {"required": required, "readme_default": readme_default}
     return Field(default=default, description=description, json_schema_extra=extra)
 
 
@@ -169,7 +171,7 @@ def variable_table() -> list[dict[str, Any]]:
     """One row per variable for the README table: name, required, default, description."""
     rows = []
     for name, info in PipeVariables.model_fields.items():
-        extra = info.json_schema_extra or {}
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         rows.append(
             {
                 "name": name,

@@ -24,10 +24,10 @@ from pipe.facts.references import find_references, near_miss_record_ids
 from pipe.facts.release import gather_release
 from pipe.facts.run_facts import Deployment, ReleaseFacts, RunFacts, TableFields
 from pipe.facts.scrub import Masker, scrub
+from pipe.facts.shared_storage import shared_release_version
 from pipe.model import Commit, CommitRange, PipelineContext, Reference, Resolution, Stage
 from pipe.release.links import Links
 from pipe.release.render import LoadedTemplate
-from pipe.report.shared_storage import shared_release_version
 
 log = logging.getLogger("pipe")
 

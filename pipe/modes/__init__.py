@@ -1,1 +1,2 @@
-"""The pipe's modes: what each `STAGE` value does (the table is `pipe.modes.table.MODES`)."""
+"""The pipe's modes: what they share (`base`) and the sync stages (`sync`); check and rollback live in
+`pipe.preflight` and `pipe.recovery`. The table of modes is `pipe.flow.MODES`."""

@@ -2,7 +2,7 @@
 
 `pipe.flow.run` does the start-up once for every mode (settings validated, secrets registered with the
 log's redactor, the clone opened, output paths checked, the time budget started), looks the mode up in
-`pipe.modes.table.MODES` and hands it a `Start`; the mode does its work and returns a `Finish`, from which
+`pipe.flow.MODES` and hands it a `Start`; the mode does its work and returns a `Finish`, from which
 `pipe.flow` writes the report and the shared-storage files, logs the verdict and picks the exit code.
 """
 

@@ -10,11 +10,14 @@ import logging
 import time
 from collections.abc import Sequence
 
-from pipe.clients.services import Clients, open_clients
+from pipe.clients.airtable import AirtableClient, airtable_policy
+from pipe.clients.coda import CodaClient, coda_policy
+from pipe.clients.services import Clients
+from pipe.config.settings import Settings
 from pipe.errors import SyncError, UserError
 from pipe.facts.gather import gather
 from pipe.facts.run_facts import RunFacts
-from pipe.modes.base import Finish, Start
+from pipe.modes.base import Finish, Outcome, Start
 from pipe.plan.run_plan import RunPlan, plan_run
 from pipe.report.json_report import sync_report
 from pipe.report.shared_storage import RELEASE_FILE
@@ -43,6 +46,16 @@ def run_sync(start: Start) -> Finish:
     else:
         results = _apply(changes, Journal(journal_path(settings.run.report_path), facts.run_id))
     return _finish(start, facts, plan, results, clients, warnings, dry_run)
+
+
+def open_clients(settings: Settings, deadline: float | None) -> Clients:
+    """Clients for the services the settings name; nothing is sent until a client is used."""
+    a, c = settings.airtable, settings.coda
+    airtable = None
+    if a.token and a.base_id and a.table:
+        airtable = AirtableClient(a.token, a.base_id, a.table, a.api_url, airtable_policy(a.rate_limit_wait, deadline))
+    coda = CodaClient(c.token, c.doc_id, c.api_url, coda_policy(deadline)) if c.token and c.doc_id else None
+    return Clients(airtable, coda)
 
 
 def _prepare(targets: Sequence[Target]) -> list[Change]:
@@ -95,7 +108,7 @@ def _finish(
             log.info(line)
     tally = counts(plan.records, outcomes)
     failed, line = verdict(tally, results, plan.release, dry_run)
-    outcome = "planned" if dry_run else ("failed" if failed else "ok")
+    outcome: Outcome = "planned" if dry_run else ("failed" if failed else "ok")
     extra = {"http": clients.stats(), "elapsed_seconds": round(time.monotonic() - start.started, 3)}
     report = sync_report(
         facts, plan, results, outcomes, outcome=outcome, dry_run=dry_run, warnings=warnings, extra=extra

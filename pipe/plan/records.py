@@ -171,7 +171,7 @@ def _record_commit(sources: Sequence[Reference], facts: RunFacts, order: Mapping
     head = facts.head.sha if facts.head else facts.context.commit
     if any(s.source is ReferenceSource.BRANCH for s in sources):
         return head
-    shas = [s.commit for s in sources if s.commit in order]
+    shas = [s.commit for s in sources if s.commit is not None and s.commit in order]
     return min(shas, key=order.__getitem__) if shas else head
 
 

@@ -1,6 +1,6 @@
 """Preflight (`STAGE: check`): token, base/table/doc, mapped fields and columns, select options, write access.
 
-`check_mode(start)` is the mode (pipe.modes.table); `run_checks(settings)` returns the results (`Check`).
+`check_mode(start)` is the mode (pipe.flow.MODES); `run_checks(settings)` returns the results (`Check`).
 The field checks the sync also runs before its first write are in `pipe.facts.fields` (re-exported here).
 """
 

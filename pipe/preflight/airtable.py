@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pipe.clients.airtable import AirtableClient, AirtableError, FieldInfo, airtable_policy
 from pipe.clients.http import HttpPolicy
@@ -186,7 +186,9 @@ def _fields(table: Mapping[str, Any]) -> list[FieldInfo]:
 class TableCheck:
     """The checks of one table, appended to `checks` in order."""
 
-    def __init__(self, client: AirtableClient, spec: TableSpec, tables: list[dict[str, Any]] | None, checks):
+    def __init__(
+        self, client: AirtableClient, spec: TableSpec, tables: list[dict[str, Any]] | None, checks: list[Check]
+    ):
         self.client = client.for_table(spec.table)
         self.base_id = client.base_id
         self.spec = spec
@@ -196,16 +198,17 @@ class TableCheck:
 
     def run(self) -> None:
         results: list[Resolved] | None = None
+        table: Mapping[str, Any] | None = None
         if self.tables is not None:
             table = _find_table(self.tables, self.spec.table)
             if table is None:
-                names = ", ".join(repr(t.get("name")) for t in self.tables) or "none"
+                listed = ", ".join(repr(t.get("name")) for t in self.tables) or "none"
                 self.checks.append(
                     failed(
                         self.t,
                         "table",
                         f"{self.spec.variable}: base {self.base_id} has no table {self.spec.table!r}; its tables: "
-                        f"{names}. Give the table's exact name or its ID (tbl…).",
+                        f"{listed}. Give the table's exact name or its ID (tbl…).",
                     )
                 )
                 return
@@ -219,7 +222,7 @@ class TableCheck:
         record = self._read(names, checked=results is not None)
         if record is False:
             return
-        if results is not None:
+        if results is not None and table is not None:
             self._options(results)
             self._links(results, table)
             writable = [r.field.name for r in results if r.ok and r.field is not None and r.expect.types]
@@ -229,7 +232,7 @@ class TableCheck:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _read(self, wanted: dict[str, str], checked: bool) -> dict[str, Any] | None | bool:
+    def _read(self, wanted: dict[str, str], checked: bool) -> dict[str, Any] | None | Literal[False]:
         """One record with every mapped field: proves data.records:read and, without the schema, that the
         fields exist (Airtable refuses an unknown name in `fields[]`, one at a time; each is dropped from
         `wanted`). False: stop."""
@@ -302,7 +305,7 @@ class TableCheck:
             found = _result(results, logical)
             if found is None or found.field is None or found.field.type != "multipleRecordLinks":
                 continue
-            raw = next((f for f in table.get("fields", []) if f.get("id") == found.field.id), {})
+            raw: Mapping[str, Any] = next((f for f in table.get("fields", []) if f.get("id") == found.field.id), {})
             linked = (raw.get("options") or {}).get("linkedTableId")
             want = _find_table(self.tables or [], target)
             if want is None or linked == want.get("id"):

@@ -99,8 +99,9 @@ def _type_options(target: str, results: list[Resolved], settings: Settings, chec
     """A select `type` column should offer every commit type the notes group (and `other`): the row sink
     leaves a cell that is not an option empty (a warning, not a failure)."""
     found = next((r for r in results if r.logical == "type" and r.field is not None), None)
-    options = getattr(found.field, "options", None) if found else None
-    if found is None or options is None:
+    column = found.field if found is not None else None
+    options = getattr(column, "options", None)
+    if found is None or column is None or options is None:
         return
     release = settings.release.notes
     types = [t for group in release.groups for t in group.types]
@@ -109,13 +110,13 @@ def _type_options(target: str, results: list[Resolved], settings: Settings, chec
     missing = missing_options(options, types)
     name = "options of type"
     if not missing:
-        checks.append(passed(target, name, f"{found.field.name!r} offers every commit type: {', '.join(types)}"))
+        checks.append(passed(target, name, f"{column.name!r} offers every commit type: {', '.join(types)}"))
         return
     checks.append(
         warned(
             target,
             name,
-            f"{found.setting}: the select column {found.field.name!r} has no option "
+            f"{found.setting}: the select column {column.name!r} has no option "
             f"{', '.join(repr(m) for m in missing)}; rows of those types are written without a type. Add the "
             "option(s) in Coda.",
         )

@@ -14,11 +14,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from pipe.facts.shared_storage import RELEASE_FILE
 from pipe.log import Redactor
 
 log = logging.getLogger("pipe")
 
-RELEASE_FILE = "release.json"
+__all__ = ["RELEASE_FILE", "write_shared"]
 
 
 def write_shared(folder: Path, name: str, data: dict[str, Any], redactor: Redactor) -> Path | None:
@@ -31,17 +32,3 @@ def write_shared(folder: Path, name: str, data: dict[str, Any], redactor: Redact
     except OSError as exc:
         log.warning("Could not write %s to the shared storage folder %s: %s", name, folder, exc)
         return None
-
-
-def shared_release_version(folder: Path | None, head: str | None) -> str | None:
-    """The version an earlier step published for this same commit, if any."""
-    if folder is None or not head:
-        return None
-    path = folder / RELEASE_FILE
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if isinstance(data, dict) and data.get("head") == head and isinstance(data.get("version"), str):
-        return data["version"]
-    return None

@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Journal:
         self.path = path
         self.run_id = run_id
         self.entries: list[JournalEntry] = []
-        self._file = None
+        self._file: TextIO | None = None
 
     def record(
         self,
@@ -71,8 +71,9 @@ class Journal:
         data = asdict(entry)
         if not entry.unconfirmed:
             del data["unconfirmed"]  # only unconfirmed writes carry the key
-        self._file.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
-        self._file.flush()
+        file = self._file
+        file.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+        file.flush()
 
     def close(self) -> None:
         if self._file is not None:
