@@ -27,6 +27,7 @@ from .state import Token, World
 
 UnknownColumnMode = Literal["400", "warning"]
 MissingElementMode = Literal["400", "whole_page"]
+QueryBooleans = Literal["lenient", "strict"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Options:
     rate_limits: RateLimits | None = field(default_factory=RateLimits)
     unknown_column: UnknownColumnMode = "400"  # unknown cell column / keyColumn: sync 400 or a warning
     missing_element: MissingElementMode = "400"  # updatePage elementId not on the page: 400 or whole page
+    query_booleans: QueryBooleans = "lenient"  # "strict": only `true`/`false`; "lenient": any case, `1`/`0`
     max_page_size: int = 200  # hidden clamp for `limit` on lists without a documented maximum
     max_row_bytes: int = 85 * 1024
     max_body_bytes: int = 2 * 1024 * 1024
@@ -48,6 +50,8 @@ class Options:
             raise ValueError("unknown_column must be '400' or 'warning'")
         if self.missing_element not in ("400", "whole_page"):
             raise ValueError("missing_element must be '400' or 'whole_page'")
+        if self.query_booleans not in ("lenient", "strict"):
+            raise ValueError("query_booleans must be 'lenient' or 'strict'")
         if self.mutation_delay < 0 or self.max_page_size < 1:
             raise ValueError("mutation_delay must be >= 0 and max_page_size >= 1")
 
@@ -160,7 +164,11 @@ class Backend:
         auth.check_operation(token, op.operation_id, method, match.path_params)
         self._rate_limit(token.owner, op.operation_id, method)
         check = self.contract.check_request(
-            op, parse_qs(query_string, keep_blank_values=True), body, headers.get("Content-Type", "")
+            op,
+            parse_qs(query_string, keep_blank_values=True),
+            body,
+            headers.get("Content-Type", ""),
+            lenient_booleans=self.options.query_booleans == "lenient",
         )
         outcome.request_body = check.body
         if check.problems or check.notes:
