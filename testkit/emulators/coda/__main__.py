@@ -19,7 +19,10 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, di
     parser.add_argument("--seed", help="seed file (JSON); see sample_seed.json")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--mutation-delay", type=float, default=2.0, help="seconds before a write is visible")
+    parser.add_argument("--mutation-delay", type=float, default=2.0, help="seconds before a write is applied")
+    parser.add_argument(
+        "--read-lag", type=float, default=0.0, help="seconds an applied write then stays invisible to reads"
+    )
     parser.add_argument("--no-rate-limit", action="store_true", help="disable the rate limits")
     parser.add_argument("--unknown-column", choices=("400", "warning"), default="400")
     parser.add_argument(
@@ -36,6 +39,7 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, di
         "host": args.host,
         "port": args.port,
         "mutation_delay": args.mutation_delay,
+        "read_lag": args.read_lag,
         "unknown_column": args.unknown_column,
         "query_booleans": args.query_booleans,
         "id_seed": args.id_seed,

@@ -60,6 +60,7 @@ def test_cli_serves_the_seed_and_prints_url_and_token() -> None:
 
 def test_cli_options_reach_the_emulator() -> None:
     _, default = parse_options([])
-    assert default["query_booleans"] == "lenient"
-    _, strict = parse_options(["--query-booleans", "strict"])
-    assert CodaEmulator(**strict).options.query_booleans == "strict"
+    assert (default["query_booleans"], default["read_lag"]) == ("lenient", 0.0)
+    _, chosen = parse_options(["--query-booleans", "strict", "--read-lag", "2.5"])
+    options = CodaEmulator(**chosen).options
+    assert (options.query_booleans, options.read_lag) == ("strict", 2.5)
