@@ -42,6 +42,17 @@ class Route:
     record_id: str | None = None
 
 
+def path_segments(raw_path: str) -> list[str]:
+    """URL-decoded segments after the leading slash; one trailing slash is ignored.
+
+    airtable.js sends every write to `/v0/{base}/{table}/` (and the real API answers it).
+    """
+    segments = [unquote(part) for part in raw_path.split("/")[1:]]
+    if len(segments) > 1 and segments[-1] == "":
+        segments.pop()
+    return segments
+
+
 def parse_route(method: str, segments: list[str]) -> Route | None:
     if len(segments) < 2 or segments[0] != "v0":
         return None
@@ -88,8 +99,7 @@ class App:
         arrival = self.clock()
         raw_path, _, raw_query = request.target.partition("?")
         query = parse_qs(raw_query, keep_blank_values=True)
-        segments = [unquote(part) for part in raw_path.split("/")[1:]]
-        route = parse_route(request.method, segments)
+        route = parse_route(request.method, path_segments(raw_path))
         body = _json_or_none(request.body)
         has_offset = bool((query.get("offset") or [""])[0]) or (isinstance(body, dict) and bool(body.get("offset")))
         with self.lock:

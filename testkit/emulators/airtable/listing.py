@@ -31,6 +31,9 @@ BODY_KEYS = frozenset(
         "recordMetadata",
     }
 )
+# Keys airtable.js copies into the body as well (its own `method` option; timeZone/userLocale, which are
+# read from the query string only). The official client sends them, so the real API accepts them.
+IGNORED_BODY_KEYS = frozenset({"method", "timeZone", "userLocale"})
 
 
 @dataclass
@@ -114,7 +117,7 @@ def raw_from_query(query: Mapping[str, list[str]]) -> RawListParams:
 
 def raw_from_body(body: Mapping[str, Any], query: Mapping[str, list[str]], strict: bool) -> RawListParams:
     """POST listRecords: parameters in the body, timeZone/userLocale stay in the query (§1.2)."""
-    if strict and set(body) - BODY_KEYS:
+    if strict and set(body) - BODY_KEYS - IGNORED_BODY_KEYS:
         raise errors.invalid_request()
     sort = body.get("sort") or []
     fields = body.get("fields")

@@ -8,31 +8,49 @@ import secrets
 import signal
 import sys
 import threading
+from typing import Any
 
 from .emulator import CodaEmulator
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict[str, Any]]:
+    """The parsed command line and the `CodaEmulator` keyword options it asks for."""
     parser = argparse.ArgumentParser(prog="python -m testkit.emulators.coda", description=__doc__)
     parser.add_argument("--seed", help="seed file (JSON); see sample_seed.json")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--mutation-delay", type=float, default=2.0, help="seconds before a write is visible")
+    parser.add_argument("--mutation-delay", type=float, default=2.0, help="seconds before a write is applied")
+    parser.add_argument(
+        "--read-lag", type=float, default=0.0, help="seconds an applied write then stays invisible to reads"
+    )
     parser.add_argument("--no-rate-limit", action="store_true", help="disable the rate limits")
     parser.add_argument("--unknown-column", choices=("400", "warning"), default="400")
+    parser.add_argument(
+        "--query-booleans",
+        choices=("lenient", "strict"),
+        default="lenient",
+        help="lenient: true/false in any case and 1/0; strict: only true/false",
+    )
     parser.add_argument("--token", help="register this token (default: a random one if the seed has none)")
     parser.add_argument("--id-seed", type=int, help="repeatable generated IDs")
     args = parser.parse_args(argv)
 
-    options = {
+    options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "mutation_delay": args.mutation_delay,
+        "read_lag": args.read_lag,
         "unknown_column": args.unknown_column,
+        "query_booleans": args.query_booleans,
         "id_seed": args.id_seed,
     }
     if args.no_rate_limit:
         options["rate_limits"] = None
+    return args, options
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, options = parse_options(argv)
     emulator = CodaEmulator.from_seed(args.seed, **options) if args.seed else CodaEmulator(**options)
     if args.token or not emulator.tokens:
         emulator.add_token(args.token or f"emulator-{secrets.token_hex(16)}")

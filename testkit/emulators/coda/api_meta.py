@@ -20,12 +20,12 @@ def whoami(backend: Backend, call: Call) -> Reply:
 def list_docs(backend: Backend, call: Call) -> Reply:
     query = lists.start(call)
     text = str(query.params.get("query", "")).lower()
-    docs = [d for d in backend.world.docs.values() if auth.can_see_doc(call.token, d.id) and text in d.name.lower()]
+    docs = [d for d in call.world.docs.values() if auth.can_see_doc(call.token, d.id) and text in d.name.lower()]
     return lists.reply(backend, call, query, docs, lambda doc, _i: render.doc_json(backend.links, doc))
 
 
 def get_doc(backend: Backend, call: Call) -> Reply:
-    return Reply(200, render.doc_json(backend.links, backend.world.doc(call.params["docId"])))
+    return Reply(200, render.doc_json(backend.links, call.world.doc(call.params["docId"])))
 
 
 def get_mutation_status(backend: Backend, call: Call) -> Reply:
@@ -49,7 +49,7 @@ def resolve_browser_link(backend: Backend, call: Call) -> Reply:
     found = _CODA_URL.match(url) and re.search(r"_d([\w-]+)", urlsplit(url).path)
     if not found:
         raise bad_request("The URL does not appear to be a Coda URL.")
-    doc = backend.world.docs.get(found.group(1))
+    doc = call.world.docs.get(found.group(1))
     if doc is None or not auth.can_see_doc(call.token, doc.id):
         raise not_found("Could not find a doc with the specified ID.")
     resource = _resolve_in_doc(backend, doc, url, bool(call.query.get("degradeGracefully")))

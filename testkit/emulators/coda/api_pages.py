@@ -22,7 +22,7 @@ _PAGE_FIELDS = (
 
 
 def _doc_and_page(backend: Backend, call: Call) -> tuple[Doc, Page]:
-    doc = backend.world.doc(call.params["docId"])
+    doc = call.world.doc(call.params["docId"])
     return doc, doc.page(call.params["pageIdOrName"])
 
 
@@ -31,7 +31,7 @@ def new_lines(backend: Backend, specs: list[LineSpec]) -> list[Line]:
 
 
 def list_pages(backend: Backend, call: Call) -> Reply:
-    doc = backend.world.doc(call.params["docId"])
+    doc = call.world.doc(call.params["docId"])
     query = lists.start(call)
     return lists.reply(backend, call, query, doc.live_pages(), lambda p, _i: render.page_json(backend.links, doc, p))
 
@@ -42,7 +42,7 @@ def get_page(backend: Backend, call: Call) -> Reply:
 
 
 def create_page(backend: Backend, call: Call) -> Reply:
-    doc = backend.world.doc(call.params["docId"])
+    doc = call.world.doc(call.params["docId"])
     body: dict[str, Any] = call.body
     parent_id = body.get("parentPageId")
     if parent_id is not None:

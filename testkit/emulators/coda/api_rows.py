@@ -54,7 +54,7 @@ def _rows_query(backend: Backend, call: Call) -> lists.ListQuery:
     """The query for this page: from `pageToken`, else from `syncToken` (changes since), else the request."""
     if "pageToken" in call.query:
         return lists.start(call)
-    seq = backend.world.seq
+    seq = call.world.seq
     token = call.query.get("syncToken")
     if token is not None:
         payload = paging.decode(str(token), "sync", call.path)

@@ -8,14 +8,14 @@ from .state import Doc, Table
 
 
 def doc_and_table(backend: Backend, call: Call) -> tuple[Doc, Table]:
-    doc = backend.world.doc(call.params["docId"])
+    doc = call.world.doc(call.params["docId"])
     table = doc.table(call.params["tableIdOrName"])
     auth.check_table(call.token, table)
     return doc, table
 
 
 def list_tables(backend: Backend, call: Call) -> Reply:
-    doc = backend.world.doc(call.params["docId"])
+    doc = call.world.doc(call.params["docId"])
     query = lists.start(call)
     kinds = query.params.get("tableTypes") or ["table", "view"]
     tables = [

@@ -2,7 +2,8 @@
 
 Order of checks for every request: body size (400) → operation lookup (404/405) → token (401) →
 token restrictions (403) → rate limit (429) → request validation against the spec (400) →
-`X-Coda-Doc-Version` (400) → the operation handler. Queued mutations that are due are applied first.
+`X-Coda-Doc-Version` (400) → the operation handler. Queued mutations that are due are applied first;
+a GET of a doc is then answered from the state its reads see (`read_lag`, snapshots.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
@@ -22,23 +23,27 @@ from .ids import IdFactory
 from .mutations import Apply, Mutation, MutationQueue
 from .ratelimit import RateLimiter, RateLimits
 from .render import Links
+from .snapshots import ReadSnapshots
 from .spec import Operation, SpecContract
 from .state import Token, World
 
 UnknownColumnMode = Literal["400", "warning"]
 MissingElementMode = Literal["400", "whole_page"]
+QueryBooleans = Literal["lenient", "strict"]
 
 
 @dataclass(frozen=True)
 class Options:
     """Behaviour switches. See docs/emulators/coda.md for what each one models."""
 
-    mutation_delay: float = 0.05  # seconds between the 202 and the write becoming visible
+    mutation_delay: float = 0.05  # seconds between the 202 and the write being applied (status completed)
+    read_lag: float = 0.0  # seconds an applied write then stays invisible to reads (stale snapshot)
     mutation_status_404_for: float = 0.0  # getMutationStatus answers 404 this long after the write
     mutation_status_ttl: float = 86400.0  # completed statuses are forgotten after this long
     rate_limits: RateLimits | None = field(default_factory=RateLimits)
     unknown_column: UnknownColumnMode = "400"  # unknown cell column / keyColumn: sync 400 or a warning
     missing_element: MissingElementMode = "400"  # updatePage elementId not on the page: 400 or whole page
+    query_booleans: QueryBooleans = "lenient"  # "strict": only `true`/`false`; "lenient": any case, `1`/`0`
     max_page_size: int = 200  # hidden clamp for `limit` on lists without a documented maximum
     max_row_bytes: int = 85 * 1024
     max_body_bytes: int = 2 * 1024 * 1024
@@ -48,8 +53,10 @@ class Options:
             raise ValueError("unknown_column must be '400' or 'warning'")
         if self.missing_element not in ("400", "whole_page"):
             raise ValueError("missing_element must be '400' or 'whole_page'")
-        if self.mutation_delay < 0 or self.max_page_size < 1:
-            raise ValueError("mutation_delay must be >= 0 and max_page_size >= 1")
+        if self.query_booleans not in ("lenient", "strict"):
+            raise ValueError("query_booleans must be 'lenient' or 'strict'")
+        if self.mutation_delay < 0 or self.read_lag < 0 or self.max_page_size < 1:
+            raise ValueError("mutation_delay and read_lag must be >= 0, max_page_size >= 1")
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Call:
     token: Token
     path: str  # below the base URL, as sent
     query_string: str
+    world: World  # the applied state, or for a GET of a doc the (possibly stale) state its reads see
 
 
 @dataclass
@@ -122,6 +130,7 @@ class Backend:
         self.world = World()
         self.ids = IdFactory(id_seed)
         self.queue = MutationQueue(options.mutation_status_ttl)
+        self.snapshots = ReadSnapshots(options.read_lag)
         self.limiter = RateLimiter(options.rate_limits, clock) if options.rate_limits else None
         self.faults = FaultInjector(fault_seed)
         self.links = Links("http://127.0.0.1/apis/v1")  # replaced once the server has a port
@@ -160,7 +169,11 @@ class Backend:
         auth.check_operation(token, op.operation_id, method, match.path_params)
         self._rate_limit(token.owner, op.operation_id, method)
         check = self.contract.check_request(
-            op, parse_qs(query_string, keep_blank_values=True), body, headers.get("Content-Type", "")
+            op,
+            parse_qs(query_string, keep_blank_values=True),
+            body,
+            headers.get("Content-Type", ""),
+            lenient_booleans=self.options.query_booleans == "lenient",
         )
         outcome.request_body = check.body
         if check.problems or check.notes:
@@ -168,12 +181,15 @@ class Backend:
             self.record(*check.problems, *check.notes)
             if check.problems:
                 raise bad_request("Request validation failed: " + "; ".join(check.problems), undeclared_ok=True)
-        call = Call(op.operation_id, method, match.path_params, check.query, check.body, token, path, query_string)
         handler = self._handlers.get(op.operation_id)
         if handler is None:
             raise ApiError(404, f"The Coda emulator does not implement {op.operation_id}.", undeclared_ok=True)
         with self.lock:
             self.apply_due()
+            world = self._world_for(method, match.path_params.get("docId"))
+            call = Call(
+                op.operation_id, method, match.path_params, check.query, check.body, token, path, query_string, world
+            )
             self._check_doc_version(call, headers)
             outcome.reply = handler(self, call)
 
@@ -183,12 +199,20 @@ class Backend:
         retry_after = self.limiter.limits.retry_after
         raise ApiError(429, headers={"Retry-After": f"{retry_after:g}"} if retry_after is not None else None)
 
+    def _world_for(self, method: str, doc_id: str | None) -> World:
+        """The applied state; for a GET of a doc whose latest writes reads cannot see yet, a stale copy."""
+        snapshot = self.snapshots.stale_view(doc_id, self.clock()) if method == "GET" and doc_id else None
+        if snapshot is None or doc_id is None:
+            return self.world
+        return replace(self.world, docs={**self.world.docs, doc_id: snapshot.doc}, seq=snapshot.seq)
+
     def _check_doc_version(self, call: Call, headers: Mapping[str, str]) -> None:
         value = (headers.get("X-Coda-Doc-Version") or "").strip()
         doc_id = call.params.get("docId")
         if not value or doc_id is None or doc_id not in self.world.docs:
             return
-        if value != "latest" or self.queue.pending(doc_id):
+        stale = self.snapshots.stale_view(doc_id, self.clock()) is not None
+        if value != "latest" or self.queue.pending(doc_id) or stale:
             raise bad_request(DOC_NOT_UP_TO_DATE, undeclared_ok=True)
 
     # -- helpers for handlers ----------------------------------------------------------------------
@@ -198,15 +222,30 @@ class Backend:
 
     def apply_due(self) -> None:
         with self.lock:
-            self.queue.apply_due(self.clock())
+            now = self.clock()
+            self.queue.apply_due(now)
+            self.snapshots.prune(now)
 
     def mutate(self, call: Call, doc_id: str, apply: Apply, **result: Any) -> Reply:
         """Queue a write and answer 202 `{requestId, **result}`."""
         now = self.clock()
         request_id = self.ids.request_id()
+
+        def keep_a_copy_then_apply(at: float) -> str | None:
+            doc = self.world.docs.get(doc_id)
+            if doc is not None:
+                self.snapshots.before_apply(doc, self.world.seq, at)
+            return apply(at)
+
         self.queue.enqueue(
             Mutation(
-                request_id, doc_id, call.operation_id, call.token.owner, now, now + self.options.mutation_delay, apply
+                request_id,
+                doc_id,
+                call.operation_id,
+                call.token.owner,
+                now,
+                now + self.options.mutation_delay,
+                keep_a_copy_then_apply,
             )
         )
         return Reply(202, {"requestId": request_id, **result})

@@ -41,11 +41,15 @@ class Bucket:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Published limits (v1.5.0 docs). Use `doc_content=Bucket(3, 10)` for the stricter reading."""
+    """Published limits; where the reference has two values, the stricter (docs/emulators/coda.md).
+
+    Doc content writes: 3 / 10 s (v1.4.15 docs, Coda staff 2024, help centre 2026-08), not the 5 / 10 s of
+    the v1.5.0 docs; `doc_content=Bucket(5, 10)` gives the newer docs' reading.
+    """
 
     read: Bucket = Bucket(100, 6.0)
     write: Bucket = Bucket(10, 6.0)
-    doc_content: Bucket = Bucket(5, 10.0)
+    doc_content: Bucket = Bucket(3, 10.0)
     list_docs: Bucket = Bucket(4, 6.0)
     # Buckets that a row/page mutation draws from (attribution is undocumented; staff imply doc content).
     content_buckets: tuple[str, ...] = ("doc_content", "write")

@@ -264,8 +264,19 @@ class SpecContract:
     # -- validation --------------------------------------------------------------------------------
 
     def check_request(
-        self, op: Operation, query: Mapping[str, list[str]], body: bytes, content_type: str
+        self,
+        op: Operation,
+        query: Mapping[str, list[str]],
+        body: bytes,
+        content_type: str,
+        *,
+        lenient_booleans: bool = False,
     ) -> RequestCheck:
+        """Coerce and validate the query, parse and validate the body.
+
+        Query booleans are `true`/`false`; with `lenient_booleans` also any case and `1`/`0` (the spec
+        does not say how a boolean is spelled in a query string).
+        """
         check = RequestCheck()
         declared = {p.name: p for p in op.parameters if p.location == "query"}
         for name in query:
@@ -277,7 +288,7 @@ class SpecContract:
                 if param.required:
                     check.problems.append(f"{op.operation_id} request query: missing required parameter {name!r}")
                 continue
-            value = self._coerce(param, values, op, check)
+            value = self._coerce(param, values, op, check, lenient_booleans)
             errors = self._errors(f"param:{op.operation_id}:{name}", param.schema, value)
             check.problems.extend(f"{op.operation_id} request query.{name}{_at(e)}: {e.message}" for e in errors)
             if not errors:
@@ -327,15 +338,18 @@ class SpecContract:
         errors = self._errors(f"body:{op.operation_id}", op.body_schema, check.body)
         check.problems.extend(f"{where}{_at(e)}: {e.message}" for e in errors)
 
-    def _coerce(self, param: Parameter, values: list[str], op: Operation, check: RequestCheck) -> Any:
+    def _coerce(
+        self, param: Parameter, values: list[str], op: Operation, check: RequestCheck, lenient_booleans: bool
+    ) -> Any:
         kind = self._type_of(param.schema)
+        booleans = _LENIENT_BOOLEANS if lenient_booleans else _BOOLEANS
         if kind == "array":
             items = [part for value in values for part in (value.split(",") if not param.explode else [value])]
             item_type = self._type_of(param.schema.get("items", {}))
-            return [_scalar(item, item_type) for item in items]
+            return [_scalar(item, item_type, booleans) for item in items]
         if len(values) > 1:
             check.problems.append(f"{op.operation_id} request query.{param.name}: given {len(values)} times")
-        return _scalar(values[-1], kind)
+        return _scalar(values[-1], kind, booleans)
 
     @staticmethod
     def _type_of(schema: Mapping[str, Any]) -> str | None:
@@ -440,7 +454,12 @@ def _bind(template: tuple[str, ...], segments: list[str]) -> dict[str, str] | No
     return params
 
 
-def _scalar(value: str, kind: str | None) -> Any:
+_BOOLEANS = {"true": True, "false": False}
+_LENIENT_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _scalar(value: str, kind: str | None, booleans: Mapping[str, bool]) -> Any:
+    """The query string's text as the declared type; text that does not convert is left for the validator."""
     if kind == "integer" and re.fullmatch(r"-?\d+", value):
         return int(value)
     if kind == "number":
@@ -448,8 +467,9 @@ def _scalar(value: str, kind: str | None) -> Any:
             return float(value)
         except ValueError:
             return value
-    if kind == "boolean" and value in ("true", "false"):
-        return value == "true"
+    if kind == "boolean":
+        spelled = value if booleans is _BOOLEANS else value.lower()
+        return booleans.get(spelled, value)
     return value
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import requests
 
+from testkit.emulators.coda.__main__ import parse_options
+from testkit.emulators.coda.emulator import CodaEmulator
 from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID, SAMPLE_SEED_PATH
 
 REPO = Path(__file__).resolve().parents[3]
@@ -54,3 +56,11 @@ def test_cli_serves_the_seed_and_prints_url_and_token() -> None:
         process.terminate()
         process.wait(timeout=10)
     assert process.returncode == 0
+
+
+def test_cli_options_reach_the_emulator() -> None:
+    _, default = parse_options([])
+    assert (default["query_booleans"], default["read_lag"]) == ("lenient", 0.0)
+    _, chosen = parse_options(["--query-booleans", "strict", "--read-lag", "2.5"])
+    options = CodaEmulator(**chosen).options
+    assert (options.query_booleans, options.read_lag) == ("strict", 2.5)

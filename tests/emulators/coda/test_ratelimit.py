@@ -115,7 +115,21 @@ def test_rate_limits_none_disables(api: Api) -> None:
 
 def test_default_fixture_uses_published_limits(coda_emulator: CodaEmulator) -> None:
     assert coda_emulator.options.rate_limits == RateLimits()
-    assert (RateLimits().write, RateLimits().doc_content) == (Bucket(10, 6.0), Bucket(5, 10.0))
+    assert (RateLimits().read, RateLimits().write, RateLimits().list_docs) == (
+        Bucket(100, 6.0),
+        Bucket(10, 6.0),
+        Bucket(4, 6.0),
+    )
+
+
+def test_default_doc_content_limit_is_the_stricter_3_per_10_seconds(coda_emulator_factory: EmulatorFactory) -> None:
+    clock = Clock()
+    api = _api(_start(coda_emulator_factory, RateLimits(), clock))
+    assert [_write(api) for _ in range(4)] == [202, 202, 202, 429]
+    clock.now += 9.9
+    assert _write(api) == 429
+    clock.now += 0.1
+    assert _write(api) == 202
 
 
 def test_limiter_counts_only_admitted_requests() -> None:

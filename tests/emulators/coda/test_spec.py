@@ -130,6 +130,32 @@ def test_invalid_query_parameter_is_recorded_and_answered_400(api: Api, emu: Cod
     ]
 
 
+@pytest.mark.parametrize(
+    ("spelling", "names"),
+    [("true", True), ("True", True), ("TRUE", True), ("1", True)] + [("false", False), ("False", False), ("0", False)],
+)
+def test_query_booleans_in_any_case_or_as_digits_by_default(api: Api, spelling: str, names: bool) -> None:
+    # codaio sends Python's str(bool): useColumnNames=True / False. The real spelling rules are unknown.
+    reply = api.get(ROWS, params={"useColumnNames": spelling})
+    assert reply.status_code == 200, reply.text
+    assert ("Entry Key" in reply.json()["items"][0]["values"]) is names  # no violation is recorded either
+
+
+def test_query_boolean_that_is_no_boolean_is_400(api: Api, emu: CodaEmulator) -> None:
+    assert api.get(ROWS, params={"useColumnNames": "yes"}).status_code == 400
+    assert emu.take_spec_violations() == ["listRows request query.useColumnNames: 'yes' is not of type 'boolean'"]
+
+
+@pytest.mark.coda_emulator(query_booleans="strict")
+def test_strict_query_booleans_option(api: Api, emu: CodaEmulator) -> None:
+    assert api.get(ROWS, params={"useColumnNames": "true"}).status_code == 200
+    for spelling in ("True", "1"):
+        reply = api.get(ROWS, params={"useColumnNames": spelling})
+        assert reply.status_code == 400
+        assert "is not of type 'boolean'" in reply.json()["message"]
+    assert len(emu.take_spec_violations()) == 2
+
+
 def test_unknown_query_parameter_is_recorded_but_ignored(api: Api, emu: CodaEmulator) -> None:
     assert api.get(ROWS, params={"keyColumns": "x"}).status_code == 200
     assert emu.take_spec_violations() == ["listRows request query: unknown query parameter 'keyColumns'"]

@@ -1,0 +1,1 @@
+"""Official API clients of other languages, driven against the emulators by tests/clients/."""
