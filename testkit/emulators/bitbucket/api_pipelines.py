@@ -72,6 +72,7 @@ def list_pipelines(backend: Backend, call: Call) -> Reply:
 def _target(call: Call, repo: Repository, target: dict[str, Any]) -> dict[str, Any]:
     kind = target.get("type")
     selector = _selector(repo, target.get("selector"))
+    commit: str | None
     if kind == "pipeline_ref_target":
         ref_type, ref_name = target.get("ref_type"), target.get("ref_name")
         if ref_type not in REF_TYPES or not isinstance(ref_name, str) or not ref_name:

@@ -113,7 +113,7 @@ class Backend:
         path: str,
         query_string: str,
         body: bytes,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str],  # lower-case names
         *,
         listener: str,
         api_base: str,
@@ -156,13 +156,13 @@ class Backend:
             outcome.identity = principal.name
             auth.check_proxy(principal, route.family, match.path_params)
         else:
-            principal = auth.authenticate(self.world, headers.get("Authorization"))
+            principal = auth.authenticate(self.world, headers.get("authorization"))
             outcome.identity = principal.name
         rate_headers = self._rate_limit(principal)
         required = self.readings.scope_overrides.get(op.key, op.oauth_scopes)
         auth.check_scopes(principal, tuple(required))
         raw_query = parse_qs(query_string, keep_blank_values=True)
-        check = self.contract.check_request(match, raw_query, body, headers.get("Content-Type", ""))
+        check = self.contract.check_request(match, raw_query, body, headers.get("content-type", ""))
         if check.problems or check.notes:
             outcome.request_valid = not check.problems
             self.record(*check.problems, *check.notes)

@@ -17,6 +17,7 @@ any element matches. `~` is case-insensitive "contains". A missing field compare
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -204,10 +205,17 @@ def _operator(op: str, expected: Any) -> Callable[[Any], bool]:
         return lambda actual: not _equal(actual, expected)
     if op in ("~", "!~"):
         needle = str(expected).lower()
-        contains = lambda actual: isinstance(actual, str) and needle in actual.lower()  # noqa: E731
+
+        def contains(actual: Any) -> bool:
+            return isinstance(actual, str) and needle in actual.lower()
+
         return contains if op == "~" else (lambda actual: not contains(actual))
-    compare = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
-    ordered = compare[op]
+    ordered: Callable[[Any, Any], Any] = {
+        ">": operator.gt,
+        ">=": operator.ge,
+        "<": operator.lt,
+        "<=": operator.le,
+    }[op]
 
     def test(actual: Any) -> bool:
         left, right = _comparable(actual, expected)

@@ -105,8 +105,8 @@ class BitbucketEmulator:
     @property
     def proxy_url(self) -> str:
         """`http://127.0.0.1:PORT`, the auth proxy to pass as `proxies={"http": …}` (only with `proxy=`)."""
-        host, port = self._server("proxy").server_address[:2]
-        return f"http://{host}:{port}"
+        address = self._server("proxy").server_address
+        return f"http://{address[0]!s}:{address[1]}"
 
     def _server(self, listener: str) -> EmulatorServer:
         for server, _ in self._servers:

@@ -83,7 +83,8 @@ def _data_item(index: int, item: Any) -> None:
         raise bad_request(f"{where}.title: This field is required.")
     if "value" not in item:
         raise bad_request(f"{where}.value: This field is required.")
-    kind, value = item.get("type"), item["value"]
+    kind: Any = item.get("type")
+    value: Any = item["value"]
     if kind is None:
         if isinstance(value, (dict, list)):
             raise bad_request(f"{where}.value: without a type, the value must be a number, string or boolean.")
@@ -95,7 +96,7 @@ def _data_item(index: int, item: Any) -> None:
     allowed = _DATA_VALUE_TYPES[kind]
     if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
         raise bad_request(f"{where}.value: a {kind} value must be a {' or '.join(t.__name__ for t in allowed)}.")
-    if kind == "PERCENTAGE" and not 0 <= value <= 100:
+    if kind == "PERCENTAGE" and isinstance(value, (int, float)) and not 0 <= value <= 100:
         raise bad_request(f"{where}.value: a PERCENTAGE is between 0 and 100.")
 
 

@@ -51,7 +51,8 @@ def page_of(
             key, descending = bbql.sort_key_for(sort)
             rendered.sort(key=key, reverse=descending)
     pagelen = clamp_pagelen(query.get("pagelen"), limits, default_pagelen)
-    page = query.get("page") if isinstance(query.get("page"), int) and query["page"] >= 1 else 1
+    requested = query.get("page")
+    page = requested if isinstance(requested, int) and requested >= 1 else 1
     start = (page - 1) * pagelen
     envelope: dict[str, Any] = {
         "size": len(rendered),

@@ -55,7 +55,7 @@ class EmulatorServer(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
         self.backend, self.faults, self.log = backend, faults, log
         self.listener, self.proxy = listener, proxy
-        host, port = self.server_address[:2]
+        host, port = str(self.server_address[0]), int(self.server_address[1])
         self.base_url = f"http://{host}:{port}{BASE_PATH}"
 
 
@@ -113,7 +113,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     path,
                     target.query,
                     body,
-                    self.headers,
+                    {name.lower(): value for name, value in self.headers.items()},
                     listener=server.listener,
                     api_base=api_base,
                 )

@@ -330,8 +330,9 @@ def _parameter(raw: Mapping[str, Any]) -> Parameter:
 
 
 def _registry(urn: str, definitions: dict[str, Any]) -> Registry:
-    resource = Resource.from_contents({"definitions": definitions}, default_specification=DRAFT7)
-    return Registry().with_resource(urn, resource)
+    resource: Resource[Any] = Resource.from_contents({"definitions": definitions}, default_specification=DRAFT7)
+    registry: Registry[Any] = Registry().with_resource(urn, resource)
+    return registry
 
 
 def _type_of(schema: Mapping[str, Any]) -> str | None:
