@@ -57,11 +57,10 @@ def get_pipeline(backend: Backend, call: Call) -> Reply:
 def list_pipelines(backend: Backend, call: Call) -> Reply:
     tests = _filters(call.query)
     runs = [run for run in call.repo.pipelines if all(test(run) for test in tests)]
-    query = {k: v for k, v in call.query.items() if k != "q"}
     body = paging.page_of(
         runs,
         lambda run: render.pipeline(call.links, call.repo, run),
-        query=query,
+        query=call.query,
         raw_query=call.raw_query,
         url=call.url,
         limits=backend.limits,

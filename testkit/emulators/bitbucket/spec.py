@@ -12,7 +12,8 @@ Besides those, this module reads the file as follows (docs/emulators/bitbucket.m
 * Query parameters: declared ones are coerced and validated; a declared scalar may be repeated only
   when its description says it "can be repeated" (`state` on the pull-request list). The pagination
   and filtering narratives make `page`, `pagelen`, `q` and `sort` valid on every collection (a GET
-  whose 200 body is a `paginated_*` definition) even where undeclared. Unknown parameters are
+  whose 200 body is a `paginated_*` definition) even where undeclared, unless the operation declares
+  its own paging (the pipelines list, which filters with its own parameters instead of `q`). Unknown parameters are
   recorded as violations but do not fail the request (Bitbucket ignores them). A declared `sort`
   enum also accepts each value with a leading `-` (the narrative's descending order).
 * A response must use a declared status (unless the caller marks it a real-API answer the spec
@@ -185,8 +186,8 @@ class SpecContract:
                 check.not_found = True
             check.path[param.name] = value
         declared = {p.name: p for p in op.parameters if p.location == "query"}
-        if op.collection:
-            for name, schema in _COLLECTION_PARAMS.items():
+        if op.collection and not {"page", "pagelen"} & set(declared):  # an operation that declares paging
+            for name, schema in _COLLECTION_PARAMS.items():  # describes its own query (pipelines)
                 declared.setdefault(name, Parameter(name, "query", False, schema))
         for name in query:
             if name not in declared:

@@ -116,6 +116,11 @@ def test_unknown_query_parameters_are_recorded_but_ignored(api: Api, emu: Bitbuc
     ]
 
 
+def test_the_pipelines_list_takes_its_own_filters_not_q(api: Api, emu: BitbucketEmulator) -> None:
+    assert api.repo("GET", "/pipelines", params={"q": 'state.name = "PENDING"'}).status_code == 200
+    assert emu.take_spec_violations() == ["getPipelinesForRepository request query: unknown query parameter 'q'"]
+
+
 def test_declared_query_parameters_are_validated(api: Api, emu: BitbucketEmulator) -> None:
     assert api.repo("GET", "/pipelines", params={"sort": "-created_on"}).status_code == 200  # "-" is descending
     assert api.repo("GET", "/pipelines", params={"status": "GREEN"}).status_code == 400
