@@ -4,4 +4,5 @@ pytest_plugins = [
     "testkit.gitrepos",
     "testkit.emulators.airtable.fixtures",
     "testkit.emulators.coda.fixtures",
+    "testkit.emulators.bitbucket.fixtures",
 ]
