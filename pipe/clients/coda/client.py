@@ -1,16 +1,9 @@
-"""A thin Coda API v1 client on `requests`, with our HTTP policy mounted on its session.
+"""`CodaClient`: one method per Coda API operation the pipe needs, on a `requests` session with the Coda HTTP
+policy mounted (pipe.clients.coda.pacing). Refusals become the errors of pipe.clients.coda.errors, with messages
+that say what to fix and never include the token (it only lives in the session's Authorization header).
 
-Layers: `coda_policy()` paces and retries (pipe.clients.http); `CodaClient` speaks the API (one method per
-operation the pipe needs) and turns refusals into `pipe.errors` classes whose messages say what to fix.
-Messages never include the token: it only lives in the session's Authorization header.
-
-Facts the code depends on (reference: shared/reference/coda-api.md):
-- Limits per user across all docs: read 100 / 6 s, write 10 / 6 s, doc content writes (rows and pages)
-  3 / 10 s in the stricter published reading (5 / 10 s in the newer docs). Coda sends no `Retry-After`.
-- Every mutation answers 202 + `requestId` and is applied later; `/mutationStatus/{requestId}` says when.
-- Request bodies up to 2 MB; a row edit up to 85 KB (UTF-8 length, each newline counted twice). A batch
-  with one oversized row is refused as a whole, so rows are measured and batched here before sending.
-- List endpoints: follow `nextPageToken` (send only the token; Coda ignores anything next to it).
+Every mutation answers 202 + `requestId` and is applied later; `/mutationStatus/{requestId}` says when. List
+endpoints: follow `nextPageToken` (send only the token; Coda ignores anything next to it).
 """
 
 from __future__ import annotations
@@ -19,251 +12,34 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from pipe.clients.http import BudgetExceeded, HttpPolicy, SlidingWindowLimiter, session_with_policy
-from pipe.errors import SyncError, UserError
+from pipe.clients.coda.batching import RowEdit, upsert_body
+from pipe.clients.coda.errors import CodaConfigError, CodaError, CodaStaleRead
+from pipe.clients.coda.pacing import coda_policy
+from pipe.clients.coda.types import (
+    CodaColumn,
+    CodaPage,
+    CodaRow,
+    CodaTable,
+    CodaUser,
+    MutationPolling,
+    MutationStatus,
+    PageLine,
+)
+from pipe.clients.http import BudgetExceeded, HttpPolicy, session_with_policy
 
 log = logging.getLogger("pipe.coda")
 
 DEFAULT_API_URL = "https://coda.io/apis/v1"
-MAX_BODY_BYTES = 2 * 1024 * 1024 - 64 * 1024  # 2 MB request limit, less room for the envelope and rounding
-MAX_ROW_BYTES = 85 * 1000  # 85 KB per row edit, read conservatively (Coda counts KB of 1024 bytes)
-MAX_ROWS_PER_REQUEST = 250  # none documented; "several hundred rows" are reported to work
 ROWS_PAGE_SIZE = 500  # listRows has no documented maximum; Coda clamps silently, we follow nextPageToken
 COLUMNS_PAGE_SIZE = 100  # listColumns maximum
 CONTENT_PAGE_SIZE = 500  # listPageContent maximum
 SELECT_OPTIONS_CAP = 5000  # Coda lists only the first 5000 options of a select column
 STALE_DOC = "Doc is not yet up to date."
-
-
-class CodaError(SyncError):
-    """Coda refused or failed a request after retries; carries the status and Coda's message."""
-
-    def __init__(self, message: str, status: int | None = None, detail: str = ""):
-        super().__init__(message)
-        self.status = status
-        self.detail = detail
-
-
-class CodaConfigError(UserError):
-    """Coda says the token, doc, table, page or a column is wrong: nothing was written."""
-
-
-class CodaStaleRead(CodaError):
-    """A read with `X-Coda-Doc-Version: latest` was refused because the doc has pending mutations."""
-
-
-@dataclass(frozen=True)
-class CodaLimits:
-    """Client-side pacing, below Coda's published limits (requests per window in seconds)."""
-
-    read: tuple[int, float] = (100, 6.0)
-    write: tuple[int, float] = (10, 6.0)
-    doc_content: tuple[int, float] = (3, 10.0)  # design for the stricter 3 / 10 s reading
-    margin: float = 0.5  # seconds added to every window: our send time is not their arrival time
-
-    def scaled(self, factor: float) -> CodaLimits:
-        """The same limits with every window (and the margin) multiplied by `factor` (for tests)."""
-        return CodaLimits(
-            read=(self.read[0], self.read[1] * factor),
-            write=(self.write[0], self.write[1] * factor),
-            doc_content=(self.doc_content[0], self.doc_content[1] * factor),
-            margin=self.margin * factor,
-        )
-
-
-# Keyed upsert bodies are serialised with `keyColumns` first, so the policy can tell them from inserts
-# without parsing a body of up to 2 MB (a cell value cannot start the body).
-KEYED_UPSERT_PREFIX = b'{"keyColumns":'
-
-
-def _is_content_write(method: str, path: str) -> bool:
-    return method != "GET" and ("/rows" in path or "/pages" in path)
-
-
-def coda_policy(
-    deadline: float | None = None, *, limits: CodaLimits | None = None, rate_limit_wait: float = 10.0
-) -> HttpPolicy:
-    """The HTTP policy for Coda: pace reads, writes and doc content writes; replay only safe requests.
-
-    A 429 comes without `Retry-After`, so the adapter waits `rate_limit_wait` (the longest window, by
-    default) before trying again. Replay-safe: GETs; keyed row upserts (replaying one sets the same cells on
-    the rows its keys match, and Coda applies a doc's mutations in order, so a replay queued behind the
-    original updates the row the original inserted). Not replay-safe: page content updates (an append
-    replayed appends twice) and un-keyed row inserts.
-    """
-    limits = limits or CodaLimits()
-    read = SlidingWindowLimiter(*limits.read, margin=limits.margin)
-    write = SlidingWindowLimiter(*limits.write, margin=limits.margin)
-    content = SlidingWindowLimiter(*limits.doc_content, margin=limits.margin)
-
-    def limiters(request: requests.PreparedRequest) -> tuple[SlidingWindowLimiter, ...]:
-        method = (request.method or "").upper()
-        if method in ("GET", "HEAD"):
-            return (read,)
-        if _is_content_write(method, _path(request)):
-            return (content, write)
-        return (write,)
-
-    def replay_safe(request: requests.PreparedRequest) -> bool:
-        method = (request.method or "").upper()
-        path = _path(request)
-        if method in ("GET", "HEAD"):
-            return True
-        if method == "POST":
-            body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
-            return path.endswith("/rows") and body.startswith(KEYED_UPSERT_PREFIX)
-        if method == "PUT" and "/pages/" in path:
-            return False
-        return method in ("PUT", "DELETE")
-
-    return HttpPolicy(
-        service="Coda",
-        limiters=limiters,
-        rate_limit_wait=rate_limit_wait,
-        replay_safe=replay_safe,
-        deadline=deadline,
-    )
-
-
-def _path(request: requests.PreparedRequest) -> str:
-    return (request.path_url or "").split("?", 1)[0]
-
-
-# -- data ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CodaUser:
-    name: str
-    login_id: str
-    scoped: bool
-    token_name: str
-
-
-@dataclass(frozen=True)
-class CodaTable:
-    id: str
-    name: str
-    table_type: str  # "table" or "view"
-
-
-@dataclass(frozen=True)
-class CodaColumn:
-    id: str
-    name: str
-    type: str  # Coda's ColumnFormatType: text, select, checkbox, date, link, ...
-    calculated: bool = False
-    is_array: bool = False
-    options: tuple[str, ...] | None = None  # a fixed option list (select columns), None when there is none
-
-
-@dataclass(frozen=True)
-class CodaRow:
-    id: str
-    values: dict[str, Any]  # by column ID
-
-
-@dataclass(frozen=True)
-class CodaPage:
-    id: str
-    name: str
-    content_type: str
-
-
-@dataclass(frozen=True)
-class PageLine:
-    id: str
-    style: str
-    content: str
-
-
-@dataclass(frozen=True)
-class MutationStatus:
-    request_id: str
-    completed: bool
-    warning: str | None = None
-
-
-@dataclass(frozen=True)
-class MutationPolling:
-    """How long and how often to poll `/mutationStatus` (reference §8: writes land in seconds to minutes).
-
-    A 404 during the first `not_found_grace` seconds means "not known yet" (replication lag); later it
-    means the status is gone. When `timeout` runs out, mutations are reported as queued, not confirmed.
-    """
-
-    timeout: float = 120.0
-    first_delay: float = 2.0
-    interval: float = 1.0
-    max_interval: float = 10.0
-    backoff: float = 1.5
-    not_found_grace: float = 15.0
-
-
-RowEdit = Sequence[tuple[str, Any]]  # (column ID, value) pairs
-
-
-def row_edit_size(cells: RowEdit) -> int:
-    """Bytes a row edit counts against Coda's per-row limit: UTF-8 length, each newline counted twice."""
-    total = 0
-    for _column, value in cells:
-        if isinstance(value, list | tuple):
-            text = json.dumps(list(value), ensure_ascii=False)
-        elif isinstance(value, bool):
-            text = "true" if value else "false"
-        else:
-            text = "" if value is None else str(value)
-        total += len(text.encode("utf-8")) + text.count("\n")
-    return total
-
-
-def _row_json(cells: RowEdit) -> dict[str, Any]:
-    return {"cells": [{"column": column, "value": value} for column, value in cells]}
-
-
-def upsert_body(rows: Sequence[RowEdit], key_columns: Sequence[str]) -> bytes:
-    body: dict[str, Any] = {}
-    if key_columns:
-        body["keyColumns"] = list(key_columns)
-    body["rows"] = [_row_json(cells) for cells in rows]
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def batch_rows(
-    rows: Sequence[RowEdit],
-    key_columns: Sequence[str] = (),
-    *,
-    max_body: int = MAX_BODY_BYTES,
-    max_rows: int = MAX_ROWS_PER_REQUEST,
-) -> list[list[int]]:
-    """Indexes of `rows` grouped into requests whose bodies stay under `max_body` bytes.
-
-    Rows must already be under the per-row limit (a row over it is never sent); a single row whose body
-    alone exceeds `max_body` still gets a batch of its own (Coda will refuse it; cannot happen below 85 KB).
-    """
-    envelope = len(upsert_body([], key_columns))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    size = envelope
-    for index, cells in enumerate(rows):
-        row_bytes = len(json.dumps(_row_json(cells), ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 1
-        if current and (size + row_bytes > max_body or len(current) >= max_rows):
-            batches.append(current)
-            current, size = [], envelope
-        current.append(index)
-        size += row_bytes
-    if current:
-        batches.append(current)
-    return batches
-
-
-# -- client ----------------------------------------------------------------------------------------
 
 
 class CodaClient:
@@ -455,13 +231,14 @@ class CodaClient:
         return MutationStatus(request_id, bool(data.get("completed")), data.get("warning") or None)
 
     def wait_for_mutations(
-        self, request_ids: Sequence[str], polling: MutationPolling = MutationPolling()
+        self, request_ids: Sequence[str], polling: MutationPolling | None = None
     ) -> dict[str, MutationStatus]:
         """Poll until every mutation completed or `polling.timeout` ran out; returns the last status of each.
 
         Mutations still pending at the end come back with `completed=False` (queued, not confirmed).
         A run's time budget running out ends the polling the same way.
         """
+        polling = polling or MutationPolling()
         start = self._clock()
         latest = {rid: MutationStatus(rid, False) for rid in dict.fromkeys(request_ids)}
         pending = list(latest)
@@ -591,24 +368,3 @@ def _error_message(response: requests.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body.get("statusMessage") or "")[:500]
     return str(body)[:200]
-
-
-__all__ = [
-    "CodaClient",
-    "CodaColumn",
-    "CodaConfigError",
-    "CodaError",
-    "CodaLimits",
-    "CodaPage",
-    "CodaRow",
-    "CodaStaleRead",
-    "CodaTable",
-    "CodaUser",
-    "MutationPolling",
-    "MutationStatus",
-    "PageLine",
-    "batch_rows",
-    "coda_policy",
-    "row_edit_size",
-    "upsert_body",
-]
