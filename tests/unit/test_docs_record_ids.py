@@ -1,0 +1,22 @@
+"""Every record ID the documentation shows is one the pipe accepts (`rec` + exactly 14 letters or digits):
+a reader who copies an example must get a working reference. docs/bad-input.md is left out on purpose:
+it lists mistyped IDs as the bad input they are."""
+
+from pathlib import Path
+
+import pytest
+
+from pipe.facts.references import RECORD_ID, near_miss_record_ids
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").rglob("*.md") if p.name != "bad-input.md")]
+
+
+@pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
+def test_every_record_id_in_the_docs_is_accepted_by_the_pipe(path: Path) -> None:
+    assert near_miss_record_ids([path.read_text(encoding="utf-8")]) == []
+
+
+def test_the_readme_shows_record_ids_and_they_are_found() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(RECORD_ID.findall(text)) >= 2  # the examples are there, and the pipe finds them
