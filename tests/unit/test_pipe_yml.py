@@ -151,10 +151,19 @@ def test_pipe_yml_version_is_the_latest_release(pipe_yml):
     assert _pipe_version(pipe_yml) == latest
 
 
+def test_changelog_lists_the_pending_changesets_as_unreleased():
+    """CHANGELOG.md is kept current with every user-visible change: its Unreleased section is the changesets."""
+    from scripts.changelog_unreleased import replace_in
+
+    text = CHANGELOG.read_text()
+    assert replace_in(text) == text, "CHANGELOG.md is stale: run scripts/changelog_unreleased.py --write"
+
+
 def test_changelog_starts_with_the_pipe_yml_version(pipe_yml):
     if not CHANGELOG.exists():
         pytest.skip("CHANGELOG.md is not there yet")
-    headings = re.findall(r"^## (\S+)\s*$", CHANGELOG.read_text(), flags=re.M)
+    released = re.sub(r"^## Unreleased\n.*?(?=^## )", "", CHANGELOG.read_text(), flags=re.M | re.S)
+    headings = re.findall(r"^## (\S+)\s*$", released, flags=re.M)
     assert headings, "CHANGELOG.md has no '## X.Y.Z' section"
     assert headings[0] == _pipe_version(pipe_yml)
     assert headings == sorted(headings, key=_version_key, reverse=True)
