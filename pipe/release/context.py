@@ -45,6 +45,7 @@ def release_context(notes: ReleaseNotes, links: Links, dates: dict[int, str] | N
         "tag": notes.tag,
         "tag_name": notes.tag_name,
         "released": notes.released,
+        "has_entries": notes.has_entries,
         "previous_version": notes.previous_version,
         "previous_tag": notes.previous_tag,
         "date": notes.date,

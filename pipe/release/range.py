@@ -10,6 +10,13 @@
 - Tag build (`tag` given, i.e. BITBUCKET_TAG, or HEAD exactly at a release tag, the highest one if
   several): the range is that tag's release, previous..tag, where previous is taken among the
   ancestor tags of lower version when there are any.
+- A version's tag prefix is part of its identity (`Version.line`): the previous release of
+  `create-vite@9.1.2` is the highest `create-vite@…` tag below it, never `v7.1.0` or
+  `plugin-legacy@7.2.0`. A tag asked for by name (BITBUCKET_TAG) that ends in a version is a release
+  of its line even when the tag pattern leaves it out (the default pattern ignores monorepo tags
+  such as `create-vite@9.1.2`, until one is built).
+- Tags are peeled to their commit, tags of tags too; a tag asked for that points at a tree or a blob
+  is reported as such.
 - Shallow clone and no previous release in sight: tags are fetched (`git fetch --tags`) and the
   history deepened `deepen_step` commits at a time (at most `max_deepen_steps` times) until a release
   tag becomes reachable or the history is complete; what was fetched, and a warning when the history
@@ -32,7 +39,6 @@ from pipe.release.version import Version
 log = logging.getLogger(__name__)
 
 FULL_DEPTH_HINT = "set `clone: depth: full` for this step in bitbucket-pipelines.yml"
-_REF_FORMAT = "%(refname:strip=2)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:unix)%1e"
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class ReleaseRange:
     commit_range: CommitRange
     previous_version: Version | None = None
     version: Version | None = None  # the tag's version on a tag build
+    reachable: tuple[Version, ...] = ()  # versions of the line's release tags before this one (numbering)
 
     @property
     def commits(self) -> tuple[Commit, ...]:
@@ -79,14 +86,7 @@ def release_tags(tags: list[Tag], pattern: re.Pattern[str] | str = TAG_PATTERN) 
 
 def merged_tags(repo: GitRepo, head: str) -> list[Tag]:
     """The tags whose commit is `head` or one of its ancestors, in one `git for-each-ref` call."""
-    out = repo.run("for-each-ref", f"--merged={head}", f"--format={_REF_FORMAT}", "refs/tags")
-    tags = []
-    for record in out.split("\x1e"):
-        record = record.strip("\n")
-        if record:
-            name, obj, peeled, stamp = record.split("\x1f")
-            tags.append(Tag(name=name, sha=peeled or obj, timestamp=int(stamp or 0)))
-    return tags
+    return repo.tags(merged=head)
 
 
 def release_range(
@@ -109,10 +109,9 @@ def release_range(
     pattern = compile_tag_pattern(tag_pattern)
     warnings: list[str] = []
     fetched: list[str] = []
-    head_sha = _resolve_head(repo, tag, head, warnings)
+    head_sha, tag = _resolve_head(repo, tag, head, warnings)
 
-    candidates = release_tags(merged_tags(repo, head_sha), pattern)
-    current = _current_tag(candidates, tag, head_sha, warnings)
+    candidates, current = _candidates(repo.tags(merged=head_sha), pattern, tag, head_sha, warnings)
     previous = _previous(candidates, head_sha, current, include_prereleases)
 
     if previous is None and repo.is_shallow():
@@ -129,9 +128,9 @@ def release_range(
             warnings,
             logger,
         )
-        if current is None:  # the tag at HEAD may have arrived with the fetch
-            candidates = release_tags(merged_tags(repo, head_sha), pattern)
-            current = _current_tag(candidates, tag, head_sha, [])
+        # the tag at HEAD, and more of the line's tags, may have arrived with the fetch
+        candidates, found = _candidates(repo.tags(merged=head_sha), pattern, tag, head_sha, [])
+        current = current or found
 
     short = head_sha[:7]
     to_label = current.name if current else short
@@ -155,28 +154,63 @@ def release_range(
         commit_range=commit_range,
         previous_version=previous.version if previous else None,
         version=current.version if current else None,
+        reachable=_reachable(candidates, head_sha, current, previous),
     )
 
 
-def _resolve_head(repo: GitRepo, tag: str | None, head: str | None, warnings: list[str]) -> str:
-    return repo.first_commit(
-        [
-            (tag and f"refs/tags/{tag}", f"tag {tag} is not in this clone; using {head or 'HEAD'} instead"),
-            (head, f"commit {head} is not in this clone; using HEAD instead"),
-        ],
-        warnings.append,
-    )
+def _resolve_head(repo: GitRepo, tag: str | None, head: str | None, warnings: list[str]) -> tuple[str, str | None]:
+    """(sha of the release's newest commit, `tag` when it names a commit here, else None)."""
+    fallback = head or "HEAD"
+    if tag:
+        sha = repo.rev_parse(f"refs/tags/{tag}")
+        if sha:
+            return sha, tag
+        kind = repo.object_type(f"refs/tags/{tag}")
+        if kind is None:
+            warnings.append(f"tag {tag} is not in this clone; using {fallback} instead")
+        else:
+            warnings.append(f"tag {tag} points at a {kind}, not a commit; using {fallback} instead")
+    missing = f"commit {head} is not in this clone; using HEAD instead"
+    return repo.first_commit([(head, missing)], warnings.append), None
 
 
-def _current_tag(
-    candidates: list[ReleaseTag], tag: str | None, head_sha: str, warnings: list[str]
-) -> ReleaseTag | None:
+def _candidates(
+    tags: list[Tag], pattern: re.Pattern[str], tag: str | None, head_sha: str, warnings: list[str]
+) -> tuple[list[ReleaseTag], ReleaseTag | None]:
+    """(release tags the previous release is chosen from, the tag being released or None).
+
+    A tag asked for by name that ends in a version is released even when the pattern leaves it out;
+    the previous release is then chosen among the tags of its line."""
+    candidates = release_tags(tags, pattern)
+    current = _current_tag(candidates, tag, head_sha)
+    if tag and current is None:
+        named = next((t for t in tags if t.name == tag and t.sha == head_sha), None)
+        version = Version.parse(tag) if named is not None else None
+        if named is not None and version is not None:
+            current = ReleaseTag(named, version)
+            candidates = _release_candidates(tags, pattern, current)
+        else:
+            warnings.append(
+                f"tag {tag} is not a release tag (its name does not match the tag pattern or end in a version)"
+            )
+            current = _current_tag(candidates, None, head_sha)
+    return candidates, current
+
+
+_ANY = re.compile("")
+
+
+def _release_candidates(tags: list[Tag], pattern: re.Pattern[str], current: ReleaseTag | None) -> list[ReleaseTag]:
+    """The release tags; those of `current`'s line when `current` is outside the pattern."""
+    if current is not None and not pattern.search(current.name):
+        return [t for t in release_tags(tags, _ANY) if t.version.line == current.version.line]
+    return release_tags(tags, pattern)
+
+
+def _current_tag(candidates: list[ReleaseTag], tag: str | None, head_sha: str) -> ReleaseTag | None:
     at_head = [t for t in candidates if t.sha == head_sha]
     if tag:
-        named = next((t for t in at_head if t.name == tag), None)
-        if named is not None:
-            return named
-        warnings.append(f"tag {tag} is not a release tag (its name does not match the tag pattern or end in a version)")
+        return next((t for t in at_head if t.name == tag), None)
     return at_head[0] if at_head else None
 
 
@@ -185,9 +219,26 @@ def _previous(
 ) -> ReleaseTag | None:
     eligible = [t for t in candidates if t.sha != head_sha and (include_prereleases or not t.version.is_prerelease)]
     if current is not None:
+        eligible = [t for t in eligible if t.version.line == current.version.line]
         lower = [t for t in eligible if t.version.sort_key() < current.version.sort_key()]
         eligible = lower or eligible
     return eligible[0] if eligible else None
+
+
+def _reachable(
+    candidates: list[ReleaseTag], head_sha: str, current: ReleaseTag | None, previous: ReleaseTag | None
+) -> tuple[Version, ...]:
+    """Versions of the earlier releases of the line (of `current`, else of `previous`)."""
+    anchor = current or previous
+    if anchor is None:
+        return ()
+    return tuple(
+        t.version
+        for t in candidates
+        if t.sha != head_sha
+        and t.version.line == anchor.version.line
+        and (current is None or t.version.sort_key() < current.version.sort_key())
+    )
 
 
 def _search_shallow(
@@ -223,7 +274,8 @@ def _search_shallow(
         return True
 
     def look() -> ReleaseTag | None:
-        return _previous(release_tags(merged_tags(repo, head_sha), pattern), head_sha, current, include_prereleases)
+        candidates = _release_candidates(repo.tags(merged=head_sha), pattern, current)
+        return _previous(candidates, head_sha, current, include_prereleases)
 
     if not fetch("--tags", remote):
         return None

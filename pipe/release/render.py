@@ -25,6 +25,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from pipe.release.config import ReleaseConfig
 from pipe.release.context import build_context
 from pipe.release.errors import TemplateError
 from pipe.release.links import Links
@@ -162,8 +163,15 @@ def render_notes(
     template: LoadedTemplate | None = None,
     links: Links | None = None,
     full_history: bool = False,
+    config: ReleaseConfig | None = None,
 ) -> str:
-    """Render `releases` (newest first) with `template` (default: the built-in one)."""
+    """Render `releases` (newest first) with `template` (default: the built-in one). With `config`,
+    releases it does not publish (nothing to show, `show_empty_releases` off) are left out; when
+    none is left the result is empty."""
+    if config is not None:
+        releases = [r for r in releases if config.publishes(r)]
+        if not releases:
+            return ""
     template = template or load_template()
     return template.render(build_context(releases, links=links, full_history=full_history))
 
