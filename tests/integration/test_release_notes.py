@@ -167,3 +167,10 @@ def test_cli_does_not_import_http_or_pydantic() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_cli_stops_template_attacks_before_printing(project: GitRepoBuilder) -> None:
+    (project.path / "big.j2").write_text("{{ 'x'|center(2**33) }}\n")
+    result = cli("--repo", str(project.path), "--template", "big.j2")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: changelog template big.j2, line 1: not allowed in the sandbox: center")
