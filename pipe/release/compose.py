@@ -3,22 +3,24 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from pipe.facts.git import GitError, GitRepo, pathspecs
 from pipe.facts.references import find_references
 from pipe.model import Reference
 from pipe.release.config import ReleaseConfig
 from pipe.release.entries import build_entries
-from pipe.release.history import ReleaseCommits, assign_commits
 from pipe.release.notes import ReleaseNotes, build_notes, bump_flags
 from pipe.release.range import ReleaseRange, ReleaseTag, release_range, release_tags
 from pipe.release.version import Version, next_version, parse_prerelease_variable, parse_version_variable
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # imported when used: logging and history are not needed for the latest release
+    import logging
+
+    from pipe.release.history import ReleaseCommits
 
 
 def latest_release(
@@ -30,7 +32,7 @@ def latest_release(
     version: str | Version | None = None,
     key_pattern: re.Pattern[str] | None = None,
     remote: str = "origin",
-    logger: logging.Logger = log,
+    logger: logging.Logger | None = None,
     prerelease: str | None = None,
 ) -> tuple[ReleaseRange, ReleaseNotes]:
     """The release HEAD makes: on a tag build (`tag` = BITBUCKET_TAG, or HEAD at a release tag)
@@ -110,6 +112,8 @@ def release_history(
     requested = parse_version_variable(version) if isinstance(version, str) else version
     if prerelease is not None:
         parse_prerelease_variable(prerelease)
+    from pipe.release.history import assign_commits
+
     head_sha = repo.rev_parse(head or "HEAD")
     if head_sha is None:
         raise GitError(f"{head or 'HEAD'} does not name a commit in {repo.root}")

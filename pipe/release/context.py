@@ -7,7 +7,6 @@ friends work with Jinja's attribute syntax.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,4 +107,6 @@ def entry_context(e: Entry, links: Links, dates: dict[int, str] | None = None) -
 
 
 def context_json(context: dict) -> str:
+    import json  # only for --context
+
     return json.dumps(context, indent=2, ensure_ascii=False) + "\n"

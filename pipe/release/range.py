@@ -27,16 +27,17 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipe.facts.git import GitError, GitRepo
 from pipe.model import Commit, CommitRange, Tag
 from pipe.release.config import TAG_PATTERN, compile_tag_pattern
 from pipe.release.version import Version
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import logging  # imported only when a shallow clone is deepened
 
 FULL_DEPTH_HINT = "set `clone: depth: full` for this step in bitbucket-pipelines.yml"
 
@@ -99,7 +100,7 @@ def release_range(
     remote: str = "origin",
     deepen_step: int = 100,
     max_deepen_steps: int = 20,
-    logger: logging.Logger = log,
+    logger: logging.Logger | None = None,
 ) -> ReleaseRange:
     """The release HEAD (or `head`, i.e. BITBUCKET_COMMIT) makes; `tag` is BITBUCKET_TAG.
 
@@ -111,7 +112,9 @@ def release_range(
     fetched: list[str] = []
     head_sha, tag = _resolve_head(repo, tag, head, warnings)
 
-    candidates, current = _candidates(repo.tags(merged=head_sha), pattern, tag, head_sha, warnings)
+    candidates, current = _candidates(repo.tag_targets(), pattern, tag, head_sha, warnings)
+    candidates = _merged_candidates(repo, head_sha, candidates)
+    current = next((t for t in candidates if current is not None and t.name == current.name), None)
     previous = _previous(candidates, head_sha, current, include_prereleases)
 
     if previous is None and repo.is_shallow():
@@ -156,6 +159,33 @@ def release_range(
         version=current.version if current else None,
         reachable=_reachable(candidates, head_sha, current, previous),
     )
+
+
+QUICK_ANCESTRY_CHECK = 16
+
+
+def _merged_candidates(repo: GitRepo, head_sha: str, candidates: list[ReleaseTag]) -> list[ReleaseTag]:
+    """The release tags (highest first) whose commit is `head_sha` or one of its ancestors, dated.
+
+    Asking git which of all 1,000 tags are ancestors (`for-each-ref --merged`) walks most of the
+    history; the previous release is nearly always among the highest versions, so git is first asked
+    about the tags at `head_sha` and the `QUICK_ANCESTRY_CHECK` highest others only. That answer is
+    complete once it holds a release that is not a pre-release (everything above it was asked
+    about); else all tags are asked about.
+    """
+    at_head = [t for t in candidates if t.sha == head_sha]
+    others = [t for t in candidates if t.sha != head_sha]
+    asked = at_head + others[:QUICK_ANCESTRY_CHECK]
+    merged = repo.merged_tag_names(head_sha, [t.name for t in asked]) if asked else {}
+    found = [t for t in others[:QUICK_ANCESTRY_CHECK] if t.name in merged]
+    complete = len(others) <= QUICK_ANCESTRY_CHECK or any(not t.version.is_prerelease for t in found)
+    if not complete:
+        merged = repo.merged_tag_names(head_sha)
+    return [_dated(t, merged[t.name]) for t in candidates if t.name in merged]
+
+
+def _dated(tag: ReleaseTag, timestamp: int) -> ReleaseTag:
+    return ReleaseTag(Tag(tag.name, tag.sha, timestamp), tag.version)
 
 
 def _resolve_head(repo: GitRepo, tag: str | None, head: str | None, warnings: list[str]) -> tuple[str, str | None]:
@@ -252,9 +282,14 @@ def _search_shallow(
     max_deepen_steps: int,
     fetched: list[str],
     warnings: list[str],
-    logger: logging.Logger,
+    logger: logging.Logger | None,
 ) -> ReleaseTag | None:
     """Fetch tags, then deepen step by step until a previous release tag is reachable."""
+    if logger is None:
+        import logging
+
+        logger = logging.getLogger(__name__)
+    log = logger
     if repo.remote_url(remote) is None:
         warnings.append(
             f"this is a shallow clone without a git remote {remote!r}, so older release tags cannot be fetched; "
@@ -264,7 +299,7 @@ def _search_shallow(
 
     def fetch(*args: str) -> bool:
         command = " ".join(("git fetch", *args))
-        logger.debug("running %s", command)
+        log.debug("running %s", command)
         try:
             repo.fetch(*args)
         except GitError as exc:
