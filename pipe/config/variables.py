@@ -24,6 +24,19 @@ HttpUrl = Annotated[str, BeforeValidator(parse_http_url)]
 Regex = Annotated[re.Pattern, BeforeValidator(parse_key_pattern)]
 BaseId = Annotated[str, BeforeValidator(parse_base_id)]
 Seconds = Annotated[float, BeforeValidator(parse_positive_float)]
+
+
+def _prerelease_identifier(value: object) -> str:
+    from pipe.errors import ConfigError
+    from pipe.release.version import parse_prerelease_variable
+
+    try:
+        return parse_prerelease_variable(str(value).strip())
+    except ConfigError as exc:
+        raise ValueError(str(exc).split(": ", 1)[-1]) from None
+
+
+PrereleaseId = Annotated[str, BeforeValidator(_prerelease_identifier)]
 StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "check"]
 
 SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN"})
@@ -160,6 +173,12 @@ class PipeVariables(BaseModel):
     )
     DEBUG: Flag = _var(
         "Log every HTTP request (tokens redacted) and more detail.", default=False, readme_default="`false`"
+    )
+    PRERELEASE: PrereleaseId | None = _var(
+        "Make the release computed at the merge and deploy stages a pre-release with this identifier: `rc` "
+        "gives `2.0.0-rc.1`, then `2.0.0-rc.2`... After a pre-release tag the next release is a pre-release "
+        "of the same identifier even without it; set `VERSION` to leave the pre-release line.",
+        readme_default="none (a pre-release only after a pre-release tag)",
     )
 
 

@@ -2,8 +2,9 @@
 (and the benchmark). Imports only git, Jinja2 and the release package (no HTTP or pydantic).
 
     python -m pipe.release [--repo PATH] [--all | --latest] [--context] [--template FILE]
-                           [--tag-pattern RE] [--tag TAG] [--version V] [--repo-url URL]
-                           [--key-pattern RE]
+                           [--tag-pattern RE] [--tag TAG] [--version V] [--prerelease ID]
+                           [--include-path GLOB]... [--exclude-path GLOB]... [--show-empty]
+                           [--repo-url URL] [--key-pattern RE]
 
 Exit codes: 0 printed, 2 bad input (template error, bad version, not a repository...).
 """
@@ -18,7 +19,7 @@ from pipe.errors import UserError
 from pipe.facts.git import GitRepo
 from pipe.facts.references import compile_key_pattern
 from pipe.release.compose import latest_release, release_history
-from pipe.release.config import TAG_PATTERN, ReleaseConfig, compile_tag_pattern
+from pipe.release.config import TAG_PATTERN, ReleaseConfig
 from pipe.release.context import build_context, context_json
 from pipe.release.links import Links
 
@@ -34,6 +35,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tag-pattern", default=TAG_PATTERN, help="regex of release tag names")
     p.add_argument("--tag", help="release this tag (like BITBUCKET_TAG)")
     p.add_argument("--version", dest="version", help="version of the unreleased commits (like VERSION)")
+    p.add_argument("--prerelease", help="make the unreleased version a pre-release, e.g. rc (like PRERELEASE)")
+    p.add_argument("--include-path", action="append", default=[], help="only commits changing these paths (glob)")
+    p.add_argument("--exclude-path", action="append", default=[], help="leave out commits changing only these")
+    p.add_argument("--show-empty", action="store_true", help="print releases with nothing to show too")
     p.add_argument("--repo-url", help="web URL of the repository for links (default: from remote origin)")
     p.add_argument("--key-pattern", help="regex of record keys to find in commit messages (like KEY_PATTERN)")
     return p
@@ -51,30 +56,50 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> str:
+    config = _config(args)
     try:
-        pattern = compile_tag_pattern(args.tag_pattern)
         key_pattern = compile_key_pattern(args.key_pattern) if args.key_pattern else None
     except ValueError as exc:
         raise UserError(f"bad pattern: {exc}") from exc
-    repo = GitRepo.open(args.repo)
-    config = ReleaseConfig(tag_pattern=pattern)
+    repo = GitRepo.open_plain(args.repo)  # GitPython is not needed here, and slow to import
     template = None
     if not args.context:
         from pipe.release.render import load_template  # Jinja2 only when rendering
 
         template = load_template(args.template, root=repo.root)  # fail before reading history
     if args.all:
-        releases = release_history(repo, config=config, version=args.version, key_pattern=key_pattern)
+        releases = release_history(
+            repo, config=config, version=args.version, key_pattern=key_pattern, prerelease=args.prerelease
+        )
     else:
-        _, notes = latest_release(repo, config=config, tag=args.tag, version=args.version, key_pattern=key_pattern)
+        _, notes = latest_release(
+            repo, config=config, tag=args.tag, version=args.version, key_pattern=key_pattern, prerelease=args.prerelease
+        )
         releases = [notes]
     for warning in (w for release in releases for w in release.warnings):
         print(f"warning: {warning}", file=sys.stderr)
     links = Links(args.repo_url.rstrip("/")) if args.repo_url else Links.from_remote(repo.remote_url("origin"))
-    context = build_context(releases, links=links, full_history=args.all)
     if template is None:
-        return context_json(context)
-    return template.render(context)
+        return context_json(build_context(releases, links=links, full_history=args.all))
+    shown = [r for r in releases if config.publishes(r)]
+    for release in releases:
+        if not config.publishes(release):
+            print(
+                f"note: release {release.version} has no notable changes; left out (--show-empty prints it)",
+                file=sys.stderr,
+            )
+    if not shown:
+        return ""
+    return template.render(build_context(shown, links=links, full_history=args.all))
+
+
+def _config(args: argparse.Namespace) -> ReleaseConfig:
+    data: dict[str, object] = {"tag_pattern": args.tag_pattern, "show_empty_releases": args.show_empty}
+    if args.include_path:
+        data["include_paths"] = args.include_path
+    if args.exclude_path:
+        data["exclude_paths"] = args.exclude_path
+    return ReleaseConfig.from_dict(data, where="options")  # a ConfigError lists every problem
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,7 +15,10 @@
       "include_prereleases": true,   # false: pre-release tags (v1.2.0-rc.1) are never the previous release
       "first_version": "0.1.0",      # version of the first release when no release tag exists
       "first_prefix": "v",           # its tag prefix
-    }
+      "include_paths": [],           # globs from the repository root (`packages/app/**`): only commits
+      "exclude_paths": [],           # changing files there / not only there make entries (monorepos)
+      "show_empty_releases": false,  # true: releases with nothing to show get "No notable changes."
+    }                                # in CHANGELOG.md and on the Coda page; false leaves them out
 
 Every key is optional. Types are compared in lower case.
 """
@@ -25,10 +28,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipe.errors import ConfigError
 from pipe.release.version import FIRST_PREFIX, FIRST_VERSION, Version
+
+if TYPE_CHECKING:
+    from pipe.release.notes import ReleaseNotes
 
 TAG_PATTERN = r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 
@@ -60,6 +66,18 @@ class ReleaseConfig:
     include_prereleases: bool = True
     first_version: str = FIRST_VERSION
     first_prefix: str = FIRST_PREFIX
+    include_paths: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+    show_empty_releases: bool = False
+
+    @property
+    def path_filtered(self) -> bool:
+        return bool(self.include_paths or self.exclude_paths)
+
+    def publishes(self, notes: ReleaseNotes) -> bool:
+        """Whether a release goes into CHANGELOG.md and onto the Coda page: it has something to
+        show, or `show_empty_releases` is on. (Its Airtable release record is kept either way.)"""
+        return notes.has_entries or self.show_empty_releases
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, *, where: str = "release") -> ReleaseConfig:
@@ -86,7 +104,10 @@ class ReleaseConfig:
                 problems.append(f"{where}.other_title: expected a non-empty title or null, got {title!r}")
             else:
                 values["other_title"] = title
-        for name in ("include_unconventional", "include_prereleases"):
+        for name in ("include_paths", "exclude_paths"):
+            if name in data:
+                values[name] = _paths(data[name], f"{where}.{name}", problems)
+        for name in ("include_unconventional", "include_prereleases", "show_empty_releases"):
             if name in data:
                 if isinstance(data[name], bool):
                     values[name] = data[name]
@@ -137,6 +158,9 @@ _KEYS = {
     "include_prereleases",
     "first_version",
     "first_prefix",
+    "include_paths",
+    "exclude_paths",
+    "show_empty_releases",
 }
 
 
@@ -159,6 +183,19 @@ def _types(value: Any, where: str, problems: list[str]) -> list[str]:
         problems.append(f"{where}: expected a list of commit types such as [feat, fix], got {value!r}")
         return []
     return [t.strip().lower() for t in value]
+
+
+def _paths(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+        problems.append(f"{where}: expected a list of path globs such as [packages/app/**], got {value!r}")
+        return ()
+    bad = [p for p in value if p.strip().startswith((":", "/")) or ".." in p.split("/")]
+    if bad:
+        problems.append(f"{where}: {', '.join(map(repr, bad))}: give globs relative to the repository root")
+        return ()
+    return tuple(p.strip() for p in value)
 
 
 def _groups(value: Any, where: str, problems: list[str]) -> tuple[GroupSpec, ...]:

@@ -7,7 +7,6 @@ friends work with Jinja's attribute syntax.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +44,7 @@ def release_context(notes: ReleaseNotes, links: Links, dates: dict[int, str] | N
         "tag": notes.tag,
         "tag_name": notes.tag_name,
         "released": notes.released,
+        "has_entries": notes.has_entries,
         "previous_version": notes.previous_version,
         "previous_tag": notes.previous_tag,
         "date": notes.date,
@@ -107,4 +107,6 @@ def entry_context(e: Entry, links: Links, dates: dict[int, str] | None = None) -
 
 
 def context_json(context: dict) -> str:
+    import json  # only for --context
+
     return json.dumps(context, indent=2, ensure_ascii=False) + "\n"

@@ -6,6 +6,10 @@ Rules, and the choices made where the specification leaves room:
   conventional; spec rule 1). Types are case-insensitive and normalised to lower case (`Feat(API):`
   is `feat`); the scope keeps its case and may contain spaces; an empty scope `feat():` or an empty
   description is not conventional. Type: a letter followed by letters, digits, `_` or `-`.
+- Wrapped header: the lines right after the first one, up to the first blank line, continue the
+  description (joined with spaces), unless a line starts a list item or is a footer (`split_header`).
+  The specification puts a blank line after the header; git-cliff refuses such commits, we keep the
+  whole description, as `git log --format=%s` does.
 - Tolerated: CRLF/CR line endings, leading and trailing whitespace around the whole message, and
   leading emoji or `:gitmoji:` shortcodes before the type (`✨ feat: x`, `:bug: fix: y`).
 - Footers: a footer line is `token: value` or `token #value`; a token is one word (`Acked-by`,
@@ -86,10 +90,36 @@ def parse_header(subject: str) -> re.Match[str] | None:
     return match
 
 
+_LIST_ITEM = re.compile(r"(?:[-*+]|\d+[.)])\s")
+
+
+def split_header(text: str) -> tuple[str, str]:
+    """(header, rest) of a normalised message. The header is the first line joined (with single
+    spaces) to the lines that wrap it: those that follow it before the first blank line, except a
+    line that starts a list item (`- `, `* `, `+ `, `1. `) or is a footer (`Token: value`,
+    `Token #value`), which begins the rest. So a description wrapped onto a second line is kept
+    whole, as `git log --format=%s` keeps it, while `fix: x` + `Closes: recX` keeps its footer."""
+    first, newline, rest = text.partition("\n")
+    if not newline or rest.startswith("\n") or not _continues_header(rest.partition("\n")[0]):
+        return first.strip(), rest
+    parts = [first.strip()]
+    lines = rest.split("\n")
+    index = 0
+    while index < len(lines) and _continues_header(lines[index]):
+        parts.append(lines[index].strip())
+        index += 1
+    return " ".join(parts), "\n".join(lines[index:])
+
+
+def _continues_header(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and _LIST_ITEM.match(stripped) is None and _match_footer(stripped) is None
+
+
 def parse(message: str) -> ConventionalCommit | None:
     """Parse a full commit message; None when its header is not conventional."""
     text = normalise(message)
-    subject, _, rest = text.partition("\n")
+    subject, rest = split_header(text)
     header = parse_header(subject)
     if header is None:
         return None

@@ -1,17 +1,24 @@
 """Changelog entries from the commits of a release (newest first, as `git log` lists them).
 
-- One entry per non-merge commit that survives revert cancellation. Merge commits never make an
-  entry of their own: a Bitbucket merge (`Merged in <branch> (pull request #N)`) gives its pull
-  request number, and the references in its message and branch name, to the commits it merged (those
-  reachable from its second parent and not from its first, within the release); a merge that brings
-  nothing left in the release produces nothing. Nested Bitbucket merges: the innermost PR wins.
-- A squash merge (`feat: x (pull request #12)`) is one entry for PR 12; the suffix is taken off
-  the description.
-- Reverts: git's `Revert "<subject>"` + `This reverts commit <sha>.` and Conventional `revert: …`
-  with `Refs: <sha>[, <sha>]`. When everything a revert reverts is in the release, the revert and the
-  reverted commits cancel out (a reverted merge takes the commits it merged with it); reverts are
-  matched newest first, so a revert of a revert brings the original back. A revert of a commit
-  outside the release stays, as an entry of type `revert`.
+- One entry per commit that survives revert cancellation, except merges without a conventional
+  header and commits without a message:
+  * a merge commit whose header is conventional (`feat!: the epic merge (#21189)`) is an entry like
+    any other commit (the specification makes no exception for merges);
+  * other merges (Bitbucket's `Merged in <branch> (pull request #N)`, GitHub's `Merge pull request
+    #N from …`, git's `Merge branch …`) make no entry: their pull-request number, and for Bitbucket
+    and GitHub merges the references in their message (the branch name), go to the commits they
+    brought in (those reachable from their other parents and not from their first, within the
+    release). Nested merges: the innermost pull request wins;
+  * a commit with an empty (or blank) message has nothing to show; it is counted in `empty`.
+- A squash merge (`feat: x (pull request #12)`, `fix: y (#23302)`, `z (!45)`) is one entry for that
+  pull request; the suffix is taken off the description (see `pulls`).
+- Reverts: only a real revert reverts: git's `Revert "<subject>"` (or `Reapply "<subject>"`) and a
+  Conventional `revert:` header, each with the hashes it reverts (`This reverts commit <sha>`, or
+  for `revert:` also `Refs: <sha>[, <sha>]`). A squash whose body quotes `This reverts commit …`
+  (a pull request that contained a revert) is not a revert. When everything a revert reverts is in
+  the release, the revert and the reverted commits cancel out (a reverted merge takes the commits it
+  merged with it); reverts are matched newest first, so a revert of a revert brings the original
+  back. A revert of a commit outside the release stays, as an entry of type `revert`.
 - Entry keys (`Entry.key`), used to upsert rows, stable across re-runs of the same history:
   `pr-<N>` for a squash merge of pull request N, else the first 12 hex digits of the commit sha.
   Should two entries of one release get the same key (a PR squashed twice), the later-listed ones
@@ -24,16 +31,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from pipe.facts.references import find_references, parse_bitbucket_merge, parse_squash_pr_number
+from pipe.facts.references import find_references, parse_bitbucket_merge
 from pipe.model import Commit, Reference, ReferenceKind
-from pipe.release import conventional
+from pipe.release import conventional, pulls
 from pipe.release.conventional import ConventionalCommit, Footer
 
 KEY_SHA_LENGTH = 12
 _REVERTS_COMMIT = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})\b")
-_GIT_REVERT_SUBJECT = re.compile(r'Revert "(?P<subject>.*)"')
+_GIT_REVERT_SUBJECT = re.compile(r'(?:Revert|Reapply) "(?P<subject>.*)"')
 _SHA = re.compile(r"\b[0-9a-fA-F]{7,40}\b")
-_PR_SUFFIX = re.compile(r"\s*\(pull request #\d+\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,8 @@ class Entry:
 
     @property
     def headline(self) -> str:
-        """The subject without a `(pull request #N)` suffix (for entries shown without a type)."""
-        return _PR_SUFFIX.sub("", self.subject) or self.subject
+        """The subject without a pull-request suffix (for entries shown without a type)."""
+        return pulls.without_suffix(self.subject)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,8 @@ class EntriesResult:
     entries: list[Entry]
     cancelled: list[tuple[str, str]] = field(default_factory=list)  # (revert sha, reverted sha)
     merges: int = 0
-    conventional: int = 0  # non-merge commits with a conventional header, cancelled ones included
+    conventional: int = 0  # commits with a conventional header (merges too), cancelled ones included
+    empty: int = 0  # commits left out because their message is empty
 
 
 def build_entries(
@@ -93,18 +100,21 @@ def build_entries(
     head: str | None = None,
     key_pattern: re.Pattern[str] | None = None,
     references: Sequence[Reference] | None = None,
+    keep: set[str] | None = None,
 ) -> EntriesResult:
     """Entries of a release whose commits are `commits` (newest first), in the same order.
 
     `head` is the newest commit of the release (default `commits[0]`); `references` are the
-    `find_references` results for these commits when the caller already has them.
+    `find_references` results for these commits when the caller already has them. With `keep`
+    (the path filter), only those commits make entries and are counted; all of `commits` still
+    serve to attribute merges and cancel reverts.
     """
     if not commits:
         return EntriesResult([])
     by_sha = {c.sha: c for c in commits}
     head = head if head in by_sha else commits[0].sha
     introduced = _introduced_by_merges(head, by_sha)
-    parsed = {c.sha: conventional.parse(c.message) for c in commits if not c.is_merge}
+    parsed = {c.sha: conventional.parse(c.message) for c in commits}
     targets = {sha: found for sha, p in parsed.items() if (found := revert_targets(by_sha[sha], p))}
     cancelled_pairs = _cancel_reverts(commits, targets, by_sha, introduced)
     cancelled = {sha for pair in cancelled_pairs for sha in pair}
@@ -117,12 +127,17 @@ def build_entries(
     for ref in references:
         if ref.commit:
             refs_of.setdefault(ref.commit, []).append(ref)
-    pr_of, merge_refs = _merge_attribution(commits, introduced, refs_of)
+    pr_of, merge_refs = _merge_attribution(commits, parsed, introduced, refs_of)
 
     entries: list[Entry] = []
     seen_keys: set[str] = set()
-    for commit in commits:
-        if commit.is_merge or commit.sha in cancelled:
+    empty = 0
+    counted = commits if keep is None else [c for c in commits if c.sha in keep]
+    for commit in counted:
+        if commit.sha in cancelled or (commit.is_merge and parsed[commit.sha] is None):
+            continue
+        if not commit.message.strip():
+            empty += 1
             continue
         refs = _unique_refs([*refs_of.get(commit.sha, ()), *merge_refs.get(commit.sha, ())])
         entry = _entry(commit, parsed[commit.sha], targets.get(commit.sha, ()), pr_of.get(commit.sha), refs)
@@ -130,18 +145,23 @@ def build_entries(
             entry = replace(entry, key=f"{entry.key}-{commit.sha[:KEY_SHA_LENGTH]}")
         seen_keys.add(entry.key)
         entries.append(entry)
-    merges = sum(1 for c in commits if c.is_merge)
-    conventional_count = sum(1 for p in parsed.values() if p is not None)
-    return EntriesResult(entries, cancelled_pairs, merges, conventional_count)
+    merges = sum(1 for c in counted if c.is_merge)
+    conventional_count = sum(1 for c in counted if parsed[c.sha] is not None)
+    return EntriesResult(entries, cancelled_pairs, merges, conventional_count, empty)
 
 
 def revert_targets(commit: Commit, parsed: ConventionalCommit | None) -> tuple[str, ...]:
     """Shas (possibly abbreviated, lower case) a commit reverts; () when it is not a revert.
 
+    A revert is git's `Revert "…"` / `Reapply "…"` or a `revert:` header; any other commit that
+    quotes `This reverts commit …` (a squash of a pull request holding a revert) is not one.
     `parsed` is `conventional.parse(commit.message)`.
     """
+    is_revert_type = parsed is not None and parsed.type == "revert"
+    if not is_revert_type and not _GIT_REVERT_SUBJECT.match(commit.subject):
+        return ()
     found = [m["sha"].lower() for m in _REVERTS_COMMIT.finditer(commit.message)]
-    if not found and parsed is not None and parsed.type == "revert":
+    if not found and parsed is not None and is_revert_type:
         for value in parsed.footer_values("Refs", "Reverts", "Revert"):
             found += [m.group(0).lower() for m in _SHA.finditer(value)]
     return tuple(dict.fromkeys(found))
@@ -154,19 +174,19 @@ def _entry(
     merge_pr: int | None,
     refs: list[Reference],
 ) -> Entry:
-    subject = conventional.normalise(commit.message.split("\n", 1)[0])
-    squash_pr = parse_squash_pr_number(subject)
+    subject, rest = conventional.split_header(conventional.normalise(commit.message))
+    squash_pr = pulls.suffix_number(subject)
     if parsed is not None:
         kind, scope, description = parsed.type, parsed.scope, parsed.description
         body, footers = parsed.body, parsed.footers
         breaking, breaking_description = parsed.breaking, parsed.breaking_description
     else:
         kind, scope, description = None, None, subject
-        body, footers = commit.body, ()
+        body, footers = rest.strip(), ()
         breaking, breaking_description = False, None
         if targets:
             kind, scope, description = "revert", *_git_revert_description(subject)
-    description = _PR_SUFFIX.sub("", description) or description
+    description = pulls.without_suffix(description)
     pr_number = squash_pr if squash_pr is not None else merge_pr
     key = f"pr-{squash_pr}" if squash_pr is not None else commit.sha[:KEY_SHA_LENGTH]
     return Entry(
@@ -292,25 +312,34 @@ def _owners(start: str, allowed: set[str], by_sha: dict[str, Commit]) -> dict[st
 
 
 def _merge_attribution(
-    commits: Sequence[Commit], introduced: dict[str, set[str]], refs_of: dict[str, list[Reference]]
+    commits: Sequence[Commit],
+    parsed: dict[str, ConventionalCommit | None],
+    introduced: dict[str, set[str]],
+    refs_of: dict[str, list[Reference]],
 ) -> tuple[dict[str, int], dict[str, list[Reference]]]:
-    """PR number and merge-message references for the commits Bitbucket merges brought in.
+    """PR number and merge-message references for the commits that merges brought in.
 
+    Every merge naming a pull request gives its number; Bitbucket and GitHub merges, which make no
+    entry of their own, also give the references of their message (the source branch name).
     Enclosing merges are applied before nested ones (which bring in subsets of theirs), so the
     innermost pull request's number wins; references of every enclosing merge are kept.
     """
     pr_of: dict[str, int] = {}
     merge_refs: dict[str, list[Reference]] = {}
-    bitbucket = []
+    numbered: list[tuple[Commit, int, bool]] = []  # (merge, pull request, passes its references on)
     for commit in commits:
         if commit.is_merge and commit.sha in introduced:
-            parsed = parse_bitbucket_merge(conventional.normalise(commit.subject))
-            if parsed is not None:
-                bitbucket.append((commit, parsed[1]))
+            header = conventional.normalise(commit.subject)
+            number = pulls.merge_number(header)
+            if number is not None:
+                hosted = parsed[commit.sha] is None and (
+                    parse_bitbucket_merge(header) is not None or pulls.is_github_merge(header)
+                )
+                numbered.append((commit, number, hosted))
     # larger sets first: an enclosing merge brings in a superset of what a nested one brings
-    bitbucket.sort(key=lambda item: len(introduced[item[0].sha]), reverse=True)
-    for merge, pr in bitbucket:
-        refs = refs_of.get(merge.sha, [])
+    numbered.sort(key=lambda item: len(introduced[item[0].sha]), reverse=True)
+    for merge, pr, hosted in numbered:
+        refs = refs_of.get(merge.sha, []) if hosted else []
         for sha in introduced[merge.sha]:
             pr_of[sha] = pr
             if refs:

@@ -44,9 +44,9 @@ def assign_commits(commits: Sequence[Commit], tags: Sequence[ReleaseTag], head: 
 
     buckets: list[list[Commit]] = [[] for _ in range(unreleased + 1)]
     for commit in commits:
-        index = owner.get(commit.sha)
-        if index is not None:
-            buckets[index].append(commit)
+        bucket = owner.get(commit.sha)
+        if bucket is not None:
+            buckets[bucket].append(commit)
     releases = [ReleaseCommits(tag, tag.sha, buckets[i]) for i, tag in enumerate(ordered) if buckets[i]]
     if buckets[unreleased]:
         releases.append(ReleaseCommits(None, head, buckets[unreleased]))

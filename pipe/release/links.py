@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from urllib.parse import quote
 
 _SCP = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>[^/].*)$")  # git@bitbucket.org:ws/repo.git
 
@@ -44,6 +43,8 @@ class Links:
     def compare(self, from_ref: str | None, to_ref: str) -> str | None:
         if not self.repo_url or not from_ref:
             return None
+        from urllib.parse import quote  # (lazy: urllib.parse costs more than the latest release's notes)
+
         a, b = quote(from_ref, safe=""), quote(to_ref, safe="")
         if self.host == "github":
             return f"{self.repo_url}/compare/{a}...{b}"

@@ -32,7 +32,7 @@ class Stats:
     conventional: int  # non-merge commits (cancelled ones included) that are conventional
     breaking: int
     cancelled: int  # revert + reverted pairs that cancelled out
-    hidden: int  # entries left out (hidden types, non-conventional when excluded)
+    hidden: int  # entries left out (hidden types, non-conventional when excluded, empty messages)
     contributors: tuple[str, ...]  # author names, first appearance order
 
 
@@ -59,6 +59,13 @@ class ReleaseNotes:
         return self.tag is not None
 
     @property
+    def has_entries(self) -> bool:
+        """Whether the notes show anything: an entry in a group or a breaking change. Releases
+        without (only hidden types, or nothing but merges) are left out of CHANGELOG.md and the Coda
+        page unless `release.show_empty_releases` is true (`ReleaseConfig.publishes`)."""
+        return bool(self.groups or self.breaking)
+
+    @property
     def entries(self) -> list[Entry]:
         """Every entry shown, group by group."""
         return [e for g in self.groups for e in g.entries]
@@ -79,7 +86,7 @@ def build_notes(
     commit_range: CommitRange | None = None,
 ) -> ReleaseNotes:
     grouped: dict[str, list[Entry]] = {}
-    hidden = 0
+    hidden = result.empty
     for entry in result.entries:
         title = config.group_title(entry.type, entry.conventional)
         if title is None:

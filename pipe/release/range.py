@@ -10,6 +10,13 @@
 - Tag build (`tag` given, i.e. BITBUCKET_TAG, or HEAD exactly at a release tag, the highest one if
   several): the range is that tag's release, previous..tag, where previous is taken among the
   ancestor tags of lower version when there are any.
+- A version's tag prefix is part of its identity (`Version.line`): the previous release of
+  `create-vite@9.1.2` is the highest `create-vite@…` tag below it, never `v7.1.0` or
+  `plugin-legacy@7.2.0`. A tag asked for by name (BITBUCKET_TAG) that ends in a version is a release
+  of its line even when the tag pattern leaves it out (the default pattern ignores monorepo tags
+  such as `create-vite@9.1.2`, until one is built).
+- Tags are peeled to their commit, tags of tags too; a tag asked for that points at a tree or a blob
+  is reported as such.
 - Shallow clone and no previous release in sight: tags are fetched (`git fetch --tags`) and the
   history deepened `deepen_step` commits at a time (at most `max_deepen_steps` times) until a release
   tag becomes reachable or the history is complete; what was fetched, and a warning when the history
@@ -20,19 +27,19 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipe.facts.git import GitError, GitRepo
 from pipe.model import Commit, CommitRange, Tag
 from pipe.release.config import TAG_PATTERN, compile_tag_pattern
 from pipe.release.version import Version
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import logging  # imported only when a shallow clone is deepened
 
 FULL_DEPTH_HINT = "set `clone: depth: full` for this step in bitbucket-pipelines.yml"
-_REF_FORMAT = "%(refname:strip=2)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:unix)%1e"
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class ReleaseRange:
     commit_range: CommitRange
     previous_version: Version | None = None
     version: Version | None = None  # the tag's version on a tag build
+    reachable: tuple[Version, ...] = ()  # versions of the line's release tags before this one (numbering)
 
     @property
     def commits(self) -> tuple[Commit, ...]:
@@ -79,14 +87,7 @@ def release_tags(tags: list[Tag], pattern: re.Pattern[str] | str = TAG_PATTERN) 
 
 def merged_tags(repo: GitRepo, head: str) -> list[Tag]:
     """The tags whose commit is `head` or one of its ancestors, in one `git for-each-ref` call."""
-    out = repo.run("for-each-ref", f"--merged={head}", f"--format={_REF_FORMAT}", "refs/tags")
-    tags = []
-    for record in out.split("\x1e"):
-        record = record.strip("\n")
-        if record:
-            name, obj, peeled, stamp = record.split("\x1f")
-            tags.append(Tag(name=name, sha=peeled or obj, timestamp=int(stamp or 0)))
-    return tags
+    return repo.tags(merged=head)
 
 
 def release_range(
@@ -99,7 +100,7 @@ def release_range(
     remote: str = "origin",
     deepen_step: int = 100,
     max_deepen_steps: int = 20,
-    logger: logging.Logger = log,
+    logger: logging.Logger | None = None,
 ) -> ReleaseRange:
     """The release HEAD (or `head`, i.e. BITBUCKET_COMMIT) makes; `tag` is BITBUCKET_TAG.
 
@@ -109,10 +110,11 @@ def release_range(
     pattern = compile_tag_pattern(tag_pattern)
     warnings: list[str] = []
     fetched: list[str] = []
-    head_sha = _resolve_head(repo, tag, head, warnings)
+    head_sha, tag = _resolve_head(repo, tag, head, warnings)
 
-    candidates = release_tags(merged_tags(repo, head_sha), pattern)
-    current = _current_tag(candidates, tag, head_sha, warnings)
+    candidates, current = _candidates(repo.tag_targets(), pattern, tag, head_sha, warnings)
+    candidates = _merged_candidates(repo, head_sha, candidates)
+    current = next((t for t in candidates if current is not None and t.name == current.name), None)
     previous = _previous(candidates, head_sha, current, include_prereleases)
 
     if previous is None and repo.is_shallow():
@@ -129,9 +131,9 @@ def release_range(
             warnings,
             logger,
         )
-        if current is None:  # the tag at HEAD may have arrived with the fetch
-            candidates = release_tags(merged_tags(repo, head_sha), pattern)
-            current = _current_tag(candidates, tag, head_sha, [])
+        # the tag at HEAD, and more of the line's tags, may have arrived with the fetch
+        candidates, found = _candidates(repo.tags(merged=head_sha), pattern, tag, head_sha, [])
+        current = current or found
 
     short = head_sha[:7]
     to_label = current.name if current else short
@@ -155,28 +157,90 @@ def release_range(
         commit_range=commit_range,
         previous_version=previous.version if previous else None,
         version=current.version if current else None,
+        reachable=_reachable(candidates, head_sha, current, previous),
     )
 
 
-def _resolve_head(repo: GitRepo, tag: str | None, head: str | None, warnings: list[str]) -> str:
-    return repo.first_commit(
-        [
-            (tag and f"refs/tags/{tag}", f"tag {tag} is not in this clone; using {head or 'HEAD'} instead"),
-            (head, f"commit {head} is not in this clone; using HEAD instead"),
-        ],
-        warnings.append,
-    )
+QUICK_ANCESTRY_CHECK = 16
 
 
-def _current_tag(
-    candidates: list[ReleaseTag], tag: str | None, head_sha: str, warnings: list[str]
-) -> ReleaseTag | None:
+def _merged_candidates(repo: GitRepo, head_sha: str, candidates: list[ReleaseTag]) -> list[ReleaseTag]:
+    """The release tags (highest first) whose commit is `head_sha` or one of its ancestors, dated.
+
+    Asking git which of all 1,000 tags are ancestors (`for-each-ref --merged`) walks most of the
+    history; the previous release is nearly always among the highest versions, so git is first asked
+    about the tags at `head_sha` and the `QUICK_ANCESTRY_CHECK` highest others only. That answer is
+    complete once it holds a release that is not a pre-release (everything above it was asked
+    about); else all tags are asked about.
+    """
+    at_head = [t for t in candidates if t.sha == head_sha]
+    others = [t for t in candidates if t.sha != head_sha]
+    asked = at_head + others[:QUICK_ANCESTRY_CHECK]
+    merged = repo.merged_tag_names(head_sha, [t.name for t in asked]) if asked else {}
+    found = [t for t in others[:QUICK_ANCESTRY_CHECK] if t.name in merged]
+    complete = len(others) <= QUICK_ANCESTRY_CHECK or any(not t.version.is_prerelease for t in found)
+    if not complete:
+        merged = repo.merged_tag_names(head_sha)
+    return [_dated(t, merged[t.name]) for t in candidates if t.name in merged]
+
+
+def _dated(tag: ReleaseTag, timestamp: int) -> ReleaseTag:
+    return ReleaseTag(Tag(tag.name, tag.sha, timestamp), tag.version)
+
+
+def _resolve_head(repo: GitRepo, tag: str | None, head: str | None, warnings: list[str]) -> tuple[str, str | None]:
+    """(sha of the release's newest commit, `tag` when it names a commit here, else None)."""
+    fallback = head or "HEAD"
+    if tag:
+        sha = repo.rev_parse(f"refs/tags/{tag}")
+        if sha:
+            return sha, tag
+        kind = repo.object_type(f"refs/tags/{tag}")
+        if kind is None:
+            warnings.append(f"tag {tag} is not in this clone; using {fallback} instead")
+        else:
+            warnings.append(f"tag {tag} points at a {kind}, not a commit; using {fallback} instead")
+    missing = f"commit {head} is not in this clone; using HEAD instead"
+    return repo.first_commit([(head, missing)], warnings.append), None
+
+
+def _candidates(
+    tags: list[Tag], pattern: re.Pattern[str], tag: str | None, head_sha: str, warnings: list[str]
+) -> tuple[list[ReleaseTag], ReleaseTag | None]:
+    """(release tags the previous release is chosen from, the tag being released or None).
+
+    A tag asked for by name that ends in a version is released even when the pattern leaves it out;
+    the previous release is then chosen among the tags of its line."""
+    candidates = release_tags(tags, pattern)
+    current = _current_tag(candidates, tag, head_sha)
+    if tag and current is None:
+        named = next((t for t in tags if t.name == tag and t.sha == head_sha), None)
+        version = Version.parse(tag) if named is not None else None
+        if named is not None and version is not None:
+            current = ReleaseTag(named, version)
+            candidates = _release_candidates(tags, pattern, current)
+        else:
+            warnings.append(
+                f"tag {tag} is not a release tag (its name does not match the tag pattern or end in a version)"
+            )
+            current = _current_tag(candidates, None, head_sha)
+    return candidates, current
+
+
+_ANY = re.compile("")
+
+
+def _release_candidates(tags: list[Tag], pattern: re.Pattern[str], current: ReleaseTag | None) -> list[ReleaseTag]:
+    """The release tags; those of `current`'s line when `current` is outside the pattern."""
+    if current is not None and not pattern.search(current.name):
+        return [t for t in release_tags(tags, _ANY) if t.version.line == current.version.line]
+    return release_tags(tags, pattern)
+
+
+def _current_tag(candidates: list[ReleaseTag], tag: str | None, head_sha: str) -> ReleaseTag | None:
     at_head = [t for t in candidates if t.sha == head_sha]
     if tag:
-        named = next((t for t in at_head if t.name == tag), None)
-        if named is not None:
-            return named
-        warnings.append(f"tag {tag} is not a release tag (its name does not match the tag pattern or end in a version)")
+        return next((t for t in at_head if t.name == tag), None)
     return at_head[0] if at_head else None
 
 
@@ -185,9 +249,26 @@ def _previous(
 ) -> ReleaseTag | None:
     eligible = [t for t in candidates if t.sha != head_sha and (include_prereleases or not t.version.is_prerelease)]
     if current is not None:
+        eligible = [t for t in eligible if t.version.line == current.version.line]
         lower = [t for t in eligible if t.version.sort_key() < current.version.sort_key()]
         eligible = lower or eligible
     return eligible[0] if eligible else None
+
+
+def _reachable(
+    candidates: list[ReleaseTag], head_sha: str, current: ReleaseTag | None, previous: ReleaseTag | None
+) -> tuple[Version, ...]:
+    """Versions of the earlier releases of the line (of `current`, else of `previous`)."""
+    anchor = current or previous
+    if anchor is None:
+        return ()
+    return tuple(
+        t.version
+        for t in candidates
+        if t.sha != head_sha
+        and t.version.line == anchor.version.line
+        and (current is None or t.version.sort_key() < current.version.sort_key())
+    )
 
 
 def _search_shallow(
@@ -201,9 +282,14 @@ def _search_shallow(
     max_deepen_steps: int,
     fetched: list[str],
     warnings: list[str],
-    logger: logging.Logger,
+    logger: logging.Logger | None,
 ) -> ReleaseTag | None:
     """Fetch tags, then deepen step by step until a previous release tag is reachable."""
+    if logger is None:
+        import logging
+
+        logger = logging.getLogger(__name__)
+    log = logger
     if repo.remote_url(remote) is None:
         warnings.append(
             f"this is a shallow clone without a git remote {remote!r}, so older release tags cannot be fetched; "
@@ -213,7 +299,7 @@ def _search_shallow(
 
     def fetch(*args: str) -> bool:
         command = " ".join(("git fetch", *args))
-        logger.debug("running %s", command)
+        log.debug("running %s", command)
         try:
             repo.fetch(*args)
         except GitError as exc:
@@ -223,7 +309,8 @@ def _search_shallow(
         return True
 
     def look() -> ReleaseTag | None:
-        return _previous(release_tags(merged_tags(repo, head_sha), pattern), head_sha, current, include_prereleases)
+        candidates = _release_candidates(repo.tags(merged=head_sha), pattern, current)
+        return _previous(candidates, head_sha, current, include_prereleases)
 
     if not fetch("--tags", remote):
         return None

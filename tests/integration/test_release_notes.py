@@ -167,3 +167,29 @@ def test_cli_does_not_import_http_or_pydantic() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_cli_stops_template_attacks_before_printing(project: GitRepoBuilder) -> None:
+    (project.path / "big.j2").write_text("{{ 'x'|center(2**33) }}\n")
+    result = cli("--repo", str(project.path), "--template", "big.j2")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: changelog template big.j2, line 1: not allowed in the sandbox: center")
+
+
+def test_cli_latest_release_imports_neither_gitpython_nor_jinja(project: GitRepoBuilder) -> None:
+    """The latest release is what every merge step runs: it loads only what it uses."""
+    code = (
+        "import sys; sys.argv = ['pipe.release', '--repo', sys.argv[1], '--latest'];"
+        "import pipe.release.cli as cli; cli.main();"
+        "print(sorted(m for m in ('git', 'jinja2', 'pydantic', 'requests', 'yaml', 'pipe.release.history') "
+        "if m in sys.modules), file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(project.path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.stdout.startswith("## 1.1.0 (") and result.stderr.strip().endswith("[]")

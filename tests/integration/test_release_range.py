@@ -186,4 +186,18 @@ def test_a_thousand_tags_cost_a_constant_number_of_git_calls(git_repo_builder: G
     repo = counting(origin.path)
     found = release_range(repo)
     assert found.previous_tag.name == "v1.2000.0" and len(found.commit_range.commits) == 3
-    assert [c[0] for c in repo.calls] == ["rev-parse", "for-each-ref", "log"]
+    assert [c[0] for c in repo.calls] == ["rev-parse", "show-ref", "for-each-ref", "log"]
+    assert len(repo.calls[2]) == 3 + 16  # ancestry asked for the 16 highest versions only
+
+
+def test_previous_release_behind_many_higher_tags_elsewhere(git_repo_builder: GitRepoFactory) -> None:
+    origin = git_repo_builder("origin")
+    origin.fast_import(5, lambda i: f"feat: main {i}", tag_every=1, tag_name=lambda i: f"v1.{i}.0")
+    origin.branch("experiments")
+    origin.fast_import(20, lambda i: f"feat: experiment {i}", tag_every=1, tag_name=lambda i: f"v9.{i}.0")
+    origin.checkout("main")
+    origin.commit("fix: on main")
+    repo = counting(origin.path)
+    found = release_range(repo)
+    assert found.previous_tag.name == "v1.5.0"  # the 20 higher tags are not ancestors of main
+    assert [c[0] for c in repo.calls].count("for-each-ref") == 2  # the 16 highest, then all

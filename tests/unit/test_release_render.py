@@ -92,6 +92,7 @@ def test_context_is_plain_json_and_documented(tmp_path: Path) -> None:
         "tag",
         "tag_name",
         "released",
+        "has_entries",
         "previous_version",
         "previous_tag",
         "date",
