@@ -86,6 +86,7 @@ class CodaSettings:
 @dataclass(frozen=True)
 class ReleaseSettings:
     version: str | None  # VERSION
+    prerelease: str | None  # PRERELEASE: compute the next version as a pre-release of this channel (rc…)
     template: str | None  # CHANGELOG_TEMPLATE
     changelog_file: str | None  # CHANGELOG_FILE
     notes: ReleaseConfig  # grouping, tag pattern (config file `release:` + TAG_PATTERN)
@@ -155,7 +156,11 @@ class Settings:
     def release(self) -> ReleaseSettings:
         v = self.variables
         return ReleaseSettings(
-            version=v.VERSION, template=v.CHANGELOG_TEMPLATE, changelog_file=v.CHANGELOG_FILE, notes=self.release_config
+            version=v.VERSION,
+            prerelease=v.PRERELEASE,
+            template=v.CHANGELOG_TEMPLATE,
+            changelog_file=v.CHANGELOG_FILE,
+            notes=self.release_config,
         )
 
     @property

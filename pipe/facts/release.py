@@ -25,6 +25,7 @@ def gather_release(repo: GitRepo, settings: Settings, ctx: PipelineContext, vers
         tag=ctx.tag,
         head=ctx.commit,
         version=version,
+        prerelease=release.prerelease,
         key_pattern=settings.airtable.key_pattern,
         logger=log,
     )

@@ -67,10 +67,16 @@ def changelog_path(root: Path, relative: str) -> Path:
     return path
 
 
-def target(run: TargetRun) -> ChangelogFileTarget | None:
+def nothing_to_show(version: str) -> str:
+    return f"release {version} has no notable changes (release.show_empty_releases is false)"
+
+
+def target(run: TargetRun) -> ChangelogFileTarget | Fixed | None:
     changelog_file, release = run.settings.release.changelog_file, run.plan.release
     if not changelog_file or release is None:
         return None
+    if not run.settings.release.notes.publishes(release.notes):
+        return Fixed(TargetResult(changelog_file, "skipped", nothing_to_show(release.version)))
     return ChangelogFileTarget(run.root, changelog_file, release.version, release.markdown)
 
 

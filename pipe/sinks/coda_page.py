@@ -34,6 +34,7 @@ from pipe.clients.coda import CodaClient, CodaConfigError, CodaError, CodaPage, 
 from pipe.clients.http import BudgetExceeded
 from pipe.plan.release import ReleasePlan
 from pipe.sinks.base import Fixed, TargetResult, TargetRun
+from pipe.sinks.changelog_file import nothing_to_show
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.coda")
@@ -212,6 +213,8 @@ def target(run: TargetRun) -> CodaPageTarget | Fixed | None:
     if not coda.doc_id or not coda.page or release is None:
         return None
     name = f"Coda page {coda.page}"
+    if not run.settings.release.notes.publishes(release.notes):
+        return Fixed(TargetResult(name, "skipped", nothing_to_show(release.version)))
     if run.clients.coda is None:
         return Fixed(TargetResult(name, "planned", f"release {release.version} (not read)"))
     return CodaPageTarget(CodaPageSink(run.clients.coda, Journal(None, None)), coda.page, release, name)

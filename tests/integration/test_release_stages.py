@@ -261,3 +261,41 @@ def test_a_deploy_whose_work_items_failed_is_not_logged_so_the_next_run_retries_
     assert run(env, repo.path) == 0  # the same deploy again covers the same commits and finishes the job
     assert by_key(airtable_emulator)["FEAT-105"]["Status"] == "On Staging"
     assert len(airtable_emulator.records(SAMPLE_BASE_ID, "Deployments")) == 1
+
+
+@pytest.mark.coda_emulator(seed=CODA_SEED, mutation_delay=0.05, rate_limits=None)
+def test_a_release_with_nothing_to_show_gets_a_record_but_no_changelog_section_or_page(
+    airtable_emulator, coda_emulator, git_repo_builder, tmp_path, capsys
+):
+    coda_emulator.add_token(CODA_TOKEN)
+    r = git_repo_builder("product")
+    r.commit("feat: login page FEAT-101", {"app.txt": "1"})
+    r.tag("1.4.0")
+    r.commit("chore: tidy the build FEAT-105", {"ci.txt": "2"})  # a hidden type: nothing to show
+    env = env_for(
+        airtable_emulator,
+        r,
+        tmp_path,
+        CODA_API_TOKEN=CODA_TOKEN,
+        CODA_DOC_ID=SAMPLE_DOC_ID,
+        CODA_TABLE="Changelog",
+        CODA_PAGE="Release Notes",
+        CODA_API_URL=coda_emulator.url,
+    )
+    page_before = coda_emulator.page_text(SAMPLE_DOC_ID, "Release Notes")
+
+    assert run(env, r.path) == 0
+    out = capsys.readouterr().out
+    assert not (r.path / "CHANGELOG.md").exists()
+    assert coda_emulator.page_text(SAMPLE_DOC_ID, "Release Notes") == page_before
+    assert release_record(airtable_emulator, "1.4.1")  # the record is kept
+    assert re.search(r"CHANGELOG.md: +skipped \(release 1.4.1 has no notable changes", out)
+    assert re.search(r"Coda page Release Notes: +skipped", out)
+    assert by_key(airtable_emulator)["FEAT-105"]["Status"] == "Merged"
+
+
+def test_prerelease_makes_the_merge_publish_a_release_candidate(airtable_emulator, repo, tmp_path):
+    assert run(env_for(airtable_emulator, repo, tmp_path, PRERELEASE="rc"), repo.path) == 0
+    assert release_record(airtable_emulator, "1.5.0-rc.1")
+    heading = next(line for line in (repo.path / "CHANGELOG.md").read_text().splitlines() if line.startswith("## "))
+    assert "1.5.0-rc.1" in heading
