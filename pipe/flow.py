@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from pipe.clients.git import GitError, GitRepo
 from pipe.config import Settings, load_settings
 from pipe.config.values import parse_bool
 from pipe.config.variables import SECRET_VARIABLES
 from pipe.errors import EXIT_OK, EXIT_SYNC_FAILED, SyncError, UserError
-from pipe.facts.git import GitError, GitRepo
 from pipe.facts.pipelines import pipeline_context
 from pipe.log import Redactor, configure_logging
 from pipe.modes.base import Finish, Mode, Start

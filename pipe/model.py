@@ -25,7 +25,7 @@ class Stage(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Commit:
-    """One commit as read from `git log` (never a GitPython object: see pipe.facts.git)."""
+    """One commit as read from `git log` (never a GitPython object: see pipe.clients.git)."""
 
     sha: str
     parents: tuple[str, ...]

@@ -12,8 +12,8 @@ import logging
 from pyairtable.formulas import EQ, Field, to_formula_str
 
 from pipe.clients.airtable import AirtableClient
+from pipe.clients.git import GitRepo
 from pipe.config.file import DeploymentFields
-from pipe.facts.git import GitRepo
 from pipe.facts.run_facts import Deployment
 from pipe.model import CommitRange
 

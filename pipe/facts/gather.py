@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipe.clients.airtable import AirtableClient, TableSchema
+from pipe.clients.git import GitRepo
 from pipe.config.settings import RunSettings, Settings
 from pipe.facts.airtable_state import read_state, unknown_resolution
 from pipe.facts.deployments import deployments_to, last_deployment, since_deployment
 from pipe.facts.fields import pin_fields
-from pipe.facts.git import GitRepo
 from pipe.facts.history import branch_name, change_range
 from pipe.facts.pipelines import detect_stage
 from pipe.facts.references import find_references, near_miss_record_ids

@@ -19,7 +19,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from pipe.facts.git import GitError, GitRepo
+from pipe.clients.git import GitError, GitRepo
 from pipe.model import Commit, CommitRange
 
 log = logging.getLogger(__name__)

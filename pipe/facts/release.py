@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from pipe.clients.git import GitRepo
 from pipe.config.settings import Settings
-from pipe.facts.git import GitRepo
 from pipe.facts.run_facts import ReleaseFacts
 from pipe.model import PipelineContext
 from pipe.release.compose import latest_release

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pipe.clients.git import GitRepo
 from pipe.config.settings import Settings
 from pipe.errors import EXIT_SYNC_FAILED
-from pipe.facts.git import GitRepo
 from pipe.log import Redactor
 from pipe.model import PipelineContext
 

@@ -15,8 +15,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pipe.clients.git import GitRepo
 from pipe.errors import UserError
-from pipe.facts.git import GitRepo
 from pipe.facts.references import compile_key_pattern
 from pipe.release.compose import latest_release, release_history
 from pipe.release.config import TAG_PATTERN, ReleaseConfig

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from pipe.facts.git import GitError, GitRepo, pathspecs
+from pipe.clients.git import GitError, GitRepo, pathspecs
 from pipe.facts.references import find_references
 from pipe.model import Reference
 from pipe.release.config import ReleaseConfig

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipe.facts.git import GitError, GitRepo
+from pipe.clients.git import GitError, GitRepo
 from pipe.model import Commit, CommitRange, Tag
 from pipe.release.config import TAG_PATTERN, compile_tag_pattern
 from pipe.release.version import Version

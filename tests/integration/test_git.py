@@ -1,4 +1,4 @@
-"""GitRepo against real repositories (pipe.facts.git), and the test repository builder itself."""
+"""GitRepo against real repositories (pipe.clients.git), and the test repository builder itself."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pipe.clients.git import GitError, GitRepo, command_environment
 from pipe.errors import UserError
-from pipe.facts.git import GitError, GitRepo, command_environment
 from testkit.gitrepos import (
     AUTHOR_EMAIL,
     AUTHOR_NAME,

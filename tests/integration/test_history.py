@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipe.facts.git import GitError, GitRepo
+from pipe.clients.git import GitError, GitRepo
 from pipe.facts.history import branch_name, change_range
 from pipe.facts.references import compile_key_pattern, find_references, parse_squash_pr_number
 from pipe.model import CommitRange, Reference, ReferenceKind, ReferenceSource

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipe.facts.git import GitRepo
+from pipe.clients.git import GitRepo
 from pipe.release.compose import latest_release
 from pipe.release.config import ReleaseConfig
 from pipe.release.range import release_range

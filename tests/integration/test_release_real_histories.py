@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pipe.clients.git import GitRepo
 from pipe.config import load_settings
 from pipe.errors import ConfigError
-from pipe.facts.git import GitRepo
 from pipe.release.compose import latest_release, release_history
 from pipe.release.config import ReleaseConfig
 from pipe.release.links import Links
