@@ -563,6 +563,22 @@ CASES: list[Case] = [
         "AIRTABLE_API_URL: got 'api.airtable.com'; expected an http:// or https:// URL",
     ),
     Case(
+        "url-query-string",
+        "`AIRTABLE_API_URL` with a query string (`…/?proxy=1`)",
+        env(AIRTABLE_API_URL="https://api.airtable.com/?proxy=1"),
+        2,
+        "AIRTABLE_API_URL: got 'https://api.airtable.com/?proxy=1'; expected a base URL without a query string",
+    ),
+    Case(
+        "coda-url-fragment",
+        "`CODA_API_URL` with a fragment (`…/apis/v1#docs`)",
+        lambda ctx: (ctx.merge_stage(coda=True), ctx.env.update(CODA_API_URL="https://coda.io/apis/v1#docs")),
+        2,
+        "CODA_API_URL: got 'https://coda.io/apis/v1#docs'; expected a base URL without a query string (?...) or "
+        "fragment (#...)",
+        coda=True,
+    ),
+    Case(
         "number-malformed",
         "`TIME_BUDGET: ten minutes`",
         env(TIME_BUDGET="ten minutes"),
