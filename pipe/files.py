@@ -55,20 +55,20 @@ def read_regular_file(
     path as the user gave it, default `path`) for anything else (a folder, a FIFO, a device, a file too
     large, a link when `follow_links` is false), and FileNotFoundError / PermissionError / OSError as open()
     does."""
-    given = repr(shown if shown is not None else str(path))
+    subject = _subject(name, shown if shown is not None else str(path))
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow_links:
-            raise FileRefused(f"{name}: {given} is a link; give the path of the file itself") from None
+            raise FileRefused(f"{subject} is a link; give the path of the file itself") from None
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(f"{name}: {given} is {_kind(info.st_mode)}, not a regular file")
+            raise FileRefused(f"{subject} is {_kind(info.st_mode)}, not a regular file")
         if info.st_size > limit:
-            raise FileRefused(f"{name}: {given} is larger than {_size(limit)} ({_size(info.st_size)})")
+            raise FileRefused(f"{subject} is larger than {_size(limit)} ({_size(info.st_size)})")
         os.set_blocking(fd, True)
         file = os.fdopen(fd, "rb")
     except BaseException:
@@ -77,23 +77,28 @@ def read_regular_file(
     with file:
         data = file.read(limit + 1)  # a file growing while it is read is cut off here
     if len(data) > limit:
-        raise FileRefused(f"{name}: {given} is larger than {_size(limit)}")
+        raise FileRefused(f"{subject} is larger than {_size(limit)}")
     return data
 
 
-def read_clone_file(path: Path, root: Path, name: str, *, limit: int = MAX_CLONE_FILE_BYTES) -> bytes:
-    """The bytes of a file of the clone at `root` (`path` absolute, or relative to `root`). Links are followed
-    only while they stay inside the clone; `.git/` is refused (it holds the remote's credentials)."""
+def read_clone_file(
+    path: Path, root: Path, name: str, *, limit: int = MAX_CLONE_FILE_BYTES, shown: str | None = None
+) -> bytes:
+    """The bytes of a file of the clone at `root` (`path` absolute, or relative to `root`; `shown` is how
+    messages name it, default `path`). Links are followed only while they stay inside the clone; `.git/` is
+    refused (it holds the remote's credentials)."""
+    shown = shown if shown is not None else str(path)
     root = root.resolve()
     target = (root / path).resolve()
+    subject = _subject(name, shown)
     if not target.is_relative_to(root):
         given = root / path
-        shown = f"a link to {str(target)!r}, outside" if given.is_symlink() or _has_link(given, root) else "outside"
-        raise FileRefused(f"{name}: {str(path)!r} is {shown} the repository; give a file inside it")
+        where = f"a link to {str(target)!r}, outside" if given.is_symlink() or _has_link(given, root) else "outside"
+        raise FileRefused(f"{subject} is {where} the repository; give a file inside it")
     if _in_git_folder(target.relative_to(root)):
-        raise FileRefused(f"{name}: {str(path)!r} is inside .git/; give a file of the repository's work tree")
+        raise FileRefused(f"{subject} is inside .git/; give a file of the repository's work tree")
     # The path is resolved: no link is left in it, and one appearing now is refused rather than followed.
-    return read_regular_file(target, name, limit=limit, follow_links=False, shown=str(path))
+    return read_regular_file(target, name, limit=limit, follow_links=False, shown=shown)
 
 
 def _has_link(path: Path, root: Path) -> bool:
@@ -269,6 +274,11 @@ def _open_in(folder: int, name: str, flags: int, mode: int, path: Path, variable
         if exc.errno == errno.ELOOP:
             raise FileRefused(f"{variable}: {str(path)!r} is a link; the pipe does not write through links") from None
         raise FileRefused(f"{variable}: {str(path)!r} cannot be opened for writing ({exc.strerror})") from None
+
+
+def _subject(name: str, shown: str) -> str:
+    """`NAME: 'path'`, or only `path:` when the name is the path (a config file named by its path)."""
+    return f"{name}:" if name == shown else f"{name}: {shown!r}"
 
 
 def _kind(mode: int) -> str:

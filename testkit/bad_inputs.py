@@ -432,6 +432,16 @@ def option_injection(ctx: Ctx) -> None:
     ctx.env["BITBUCKET_COMMIT"] = f"--output={ctx.tmp / 'injected.txt'}"
 
 
+def config_link_outside(ctx: Ctx) -> None:
+    outside = ctx.tmp / "outside.yml"
+    outside.write_text("workflow:\n  human_owned: [Parked]\n", encoding="utf-8")
+    (ctx.repo.path / CONFIG).symlink_to(outside)
+
+
+def _assert_in(outcome: Outcome, fragment: str) -> None:
+    assert fragment in outcome.out, outcome.out[-2000:]
+
+
 def check_no_injection(ctx: Ctx, outcome: Outcome) -> None:
     assert not (ctx.tmp / "injected.txt").exists()
 
@@ -446,6 +456,10 @@ workflow:
   stages: {build: Doing, review: In Review, merge: Merged, deploy: Released}
 """
 TEMPLATE_OK_HEAD = "{% for r in releases %}## {{ r.version }}\n"
+# "Billion laughs": nine levels of ten aliases to the level before, 10**9 values once expanded.
+ALIAS_BOMB = "workflow:\n  statuses: [Planned]\nrelease:\n" + "".join(
+    f"  a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10 if n else ["lol"] * 10) + "]\n" for n in range(9)
+)
 
 CASES: list[Case] = [
     # -- the configuration file -------------------------------------------------------------------
@@ -504,6 +518,35 @@ CASES: list[Case] = [
         lambda ctx: ctx.write(CONFIG, b"workflow:\n  statuses: [\xff\xfe]\n"),
         2,
         ".airtable-coda-sync.yml: cannot be read",
+    ),
+    Case(
+        "yaml-nested-deep",
+        "config file nested 5,000 levels deep (`[[[[…]]]]`)",
+        config("workflow:\n  statuses: " + "[" * 5000 + "]" * 5000 + "\n"),
+        2,
+        ".airtable-coda-sync.yml: nested more than 50 levels deep (line 2)",
+    ),
+    Case(
+        "yaml-alias-bomb",
+        "config file whose aliases expand to a billion values (`&a [*b, *b, …]`)",
+        config(ALIAS_BOMB),
+        2,
+        ".airtable-coda-sync.yml: expands to more than 100,000 values",
+    ),
+    Case(
+        "yaml-huge",
+        "a 2 MB config file",
+        config("# " + "x" * (2 * 1024 * 1024) + "\n"),
+        2,
+        ".airtable-coda-sync.yml: is larger than 1.0 MiB (2.0 MiB)",
+    ),
+    Case(
+        "config-file-link-outside",
+        "the default config file committed as a link to a file outside the repository",
+        config_link_outside,
+        2,
+        ".airtable-coda-sync.yml: is a link to '",
+        check=lambda ctx, outcome: _assert_in(outcome, "outside.yml', outside the repository; give a file inside it"),
     ),
     Case(
         "config-file-missing",
