@@ -19,6 +19,7 @@ import contextlib
 import functools
 import io
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -430,6 +431,12 @@ def changelog_is_directory(ctx: Ctx) -> None:
 
 def option_injection(ctx: Ctx) -> None:
     ctx.env["BITBUCKET_COMMIT"] = f"--output={ctx.tmp / 'injected.txt'}"
+
+
+def journal_fifo(ctx: Ctx) -> None:
+    fifo = ctx.tmp / "journal.jsonl"
+    os.mkfifo(fifo)
+    ctx.env.update(STAGE="rollback", JOURNAL_FILE=str(fifo))
 
 
 def config_link_outside(ctx: Ctx) -> None:
@@ -1037,6 +1044,28 @@ CASES: list[Case] = [
         writes=True,
         coda=True,
         check=check_text_kept("תיקון שגיאת התחברות"),
+    ),
+    # -- the journal of a rollback ----------------------------------------------------------------------
+    Case(
+        "journal-dev-zero",
+        "`JOURNAL_FILE: /dev/zero` (a device that never ends)",
+        env(STAGE="rollback", JOURNAL_FILE="/dev/zero"),
+        2,
+        "JOURNAL_FILE: '/dev/zero' is a character device, not a regular file",
+    ),
+    Case(
+        "journal-fifo",
+        "`JOURNAL_FILE` names a FIFO (reading it waits for a writer forever)",
+        journal_fifo,
+        2,
+        ("JOURNAL_FILE: '", "journal.jsonl' is a FIFO (named pipe), not a regular file"),
+    ),
+    Case(
+        "journal-directory",
+        "`JOURNAL_FILE` names a folder",
+        lambda ctx: ctx.env.update(STAGE="rollback", JOURNAL_FILE=str(ctx.tmp)),
+        2,
+        "is a folder, not a regular file",
     ),
     # -- output files ---------------------------------------------------------------------------------
     Case(
