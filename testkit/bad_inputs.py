@@ -31,6 +31,7 @@ import pipe.sinks.coda_page
 import pipe.sinks.coda_rows
 from pipe.clients.coda import MutationPolling
 from pipe.flow import run
+from testkit.emulators.airtable import Fault
 from testkit.emulators.airtable.emulator import AirtableEmulator
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READONLY_TOKEN, SAMPLE_READWRITE_TOKEN
 from testkit.emulators.coda.emulator import CodaEmulator
@@ -433,6 +434,11 @@ def option_injection(ctx: Ctx) -> None:
     ctx.env["BITBUCKET_COMMIT"] = f"--output={ctx.tmp / 'injected.txt'}"
 
 
+def airtable_answers(body: Any, path: str) -> Callable[[Ctx], None]:
+    """Airtable answers every request whose path matches `path` with 200 and `body`."""
+    return lambda ctx: ctx.airtable.inject(Fault(status=200, body=body, path=path, times=None))
+
+
 def journal_fifo(ctx: Ctx) -> None:
     fifo = ctx.tmp / "journal.jsonl"
     os.mkfifo(fifo)
@@ -456,6 +462,7 @@ def check_no_injection(ctx: Ctx, outcome: Outcome) -> None:
 # Why entries are marked xfail: the pipe's behaviour is wrong there and the fix belongs in a file this
 # change does not touch (see docs/bad-input.md, "Known gaps").
 UNKNOWN_RECORD = "recNoSuchRecord00"
+LISTING = r"/Work Items(/listRecords)?$"  # the work items' listing (and their PATCHes, never reached)
 FEAT_107_MOVED = "- FEAT-107 (recWorkItem000107) 'API rate limit docs': status Ready -> In Progress"
 WORKFLOW_WITH_DOING = """\
 workflow:
@@ -893,6 +900,34 @@ CASES: list[Case] = [
         env(AIRTABLE_TABLE="Work Itemz"),
         2,
         "AIRTABLE_TABLE: there is no table 'Work Itemz' in base appSampleProduct1; tables there: Work Items",
+    ),
+    Case(
+        "airtable-answer-wrong-shape",
+        "Airtable answers a listing with 200 and `records` that is not a list",
+        airtable_answers({"records": "nope"}, LISTING),
+        2,
+        "with a body that is not an Airtable answer while reading records by Key: 'records' is a JSON string",
+    ),
+    Case(
+        "airtable-record-without-id",
+        "Airtable answers a listing with a record without `id`",
+        airtable_answers({"records": [{"createdTime": "2024-01-01T00:00:00.000Z", "fields": {}}]}, LISTING),
+        2,
+        "records[0] has no 'id' string",
+    ),
+    Case(
+        "airtable-schema-wrong-shape",
+        "Airtable answers the schema request with `tables` that is not a list",
+        airtable_answers({"tables": {"Work Items": {}}}, "/meta/bases/"),
+        2,
+        "while reading the base schema: 'tables' is a JSON object, not a list",
+    ),
+    Case(
+        "airtable-offset-loop",
+        "Airtable answers every page of a listing with the same `offset`",
+        airtable_answers({"records": [], "offset": "itrLoop/recLoop"}, LISTING),
+        2,
+        "Airtable returned the same offset twice while reading records by Key",
     ),
     Case(
         "releases-table-missing",
