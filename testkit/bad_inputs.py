@@ -686,6 +686,13 @@ CASES: list[Case] = [
         "matches the empty string; it must match at least one character",
     ),
     Case(
+        "key-pattern-backtracking",
+        "`KEY_PATTERN: (a+)+$` (catastrophic backtracking) and a commit message of 100,000 `a`s",
+        lambda ctx: (ctx.env.update(KEY_PATTERN="(a+)+$"), ctx.commit("a" * 100_000 + "!")),
+        2,
+        ("KEY_PATTERN: searching the message of commit ", "for '(a+)+$' took longer than 2s: the pattern backtracks"),
+    ),
+    Case(
         "key-pattern-without-field",
         "`KEY_PATTERN` without `KEY_FIELD`",
         env(KEY_FIELD=None),
