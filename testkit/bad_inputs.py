@@ -439,6 +439,33 @@ def airtable_answers(body: Any, path: str) -> Callable[[Ctx], None]:
     return lambda ctx: ctx.airtable.inject(Fault(status=200, body=body, path=path, times=None))
 
 
+FORGED = "\nERROR: Done: 0 records, 0 written, 0 unchanged, 0 skipped, 9 failed.\r\x1b[2K\x00"
+
+
+def forged_log_lines(ctx: Ctx) -> None:
+    ctx.env["BITBUCKET_BRANCH"] = FEATURE_BRANCH + FORGED
+    ctx.commit("docs: more FEAT-107" + FORGED.replace("\x00", "") + "\n\nINFO: Done: nothing failed")  # git refuses NUL
+
+
+def check_no_forged_lines(ctx: Ctx, outcome: Outcome) -> None:
+    levels = ("INFO: ", "WARNING: ", "ERROR: ", "DEBUG: ")
+    lines = outcome.out.splitlines()
+    assert all(line.startswith((*levels, " ")) for line in lines), lines
+    assert not any(line.startswith("ERROR: ") for line in lines), lines
+    assert not any(c in outcome.out for c in "\r\x1b\x00")
+
+
+# Shaped like an Airtable personal access token (pat + 14 + "." + 64 hex); not a real one.
+PASTED_TOKEN = "patFakeFakeFake00." + "0123456789abcdef" * 4
+
+
+def check_token_masked(ctx: Ctx, outcome: Outcome) -> None:
+    assert PASTED_TOKEN not in (ctx.repo.path / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert ctx.coda is not None
+    assert not any(PASTED_TOKEN in str(row) for row in ctx.coda.rows(SAMPLE_DOC_ID, "Changelog"))
+    assert not any(PASTED_TOKEN in str(r) for r in ctx.airtable.records(SAMPLE_BASE_ID, "Releases"))
+
+
 def journal_fifo(ctx: Ctx) -> None:
     fifo = ctx.tmp / "journal.jsonl"
     os.mkfifo(fifo)
@@ -1108,6 +1135,27 @@ CASES: list[Case] = [
         lambda ctx: ctx.env.update(STAGE="rollback", JOURNAL_FILE=str(ctx.tmp)),
         2,
         "is a folder, not a regular file",
+    ),
+    Case(
+        "message-forged-log-lines",
+        "a branch name and a commit message with a line break, `\\r`, ANSI escapes and NUL that imitate log lines",
+        forged_log_lines,
+        0,
+        ("Stage: build (push to branch feature/FEAT-107-rate-limit-docs\\nERROR: Done: 0 records", FEAT_107_MOVED),
+        writes=True,
+        check=check_no_forged_lines,
+    ),
+    Case(
+        "message-token",
+        "an Airtable personal access token pasted into a commit message, at merge",
+        message_at_merge(f"fix: rotate the sync token FEAT-107\n\nAIRTABLE_TOKEN={PASTED_TOKEN}\n"),
+        0,
+        "holds a secret or a string shaped like a token",
+        writes=True,
+        coda=True,
+        check=check_token_masked,
+        xfail="commit messages are not masked at gather time yet: the flow must call "
+        "pipe.facts.masking.mask_commits (the token reaches CHANGELOG.md and Coda)",
     ),
     # -- output files ---------------------------------------------------------------------------------
     Case(
