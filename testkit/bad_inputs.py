@@ -191,6 +191,8 @@ def run_case(case: Case, tmp: Path, airtable: AirtableEmulator, coda: CodaEmulat
     ctx = make_ctx(tmp, airtable, coda)
     case.setup(ctx)
     outside_before = _outside_files(ctx)
+    changelog = ctx.repo.path / "CHANGELOG.md"
+    changelog_before = _file_state(changelog)  # a case may commit one (a link, say)
     airtable.reset_log()
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), fast_pacing():
@@ -207,10 +209,16 @@ def run_case(case: Case, tmp: Path, airtable: AirtableEmulator, coda: CodaEmulat
             for r in coda.requests
             if r.method in WRITES and _accepted(r.status) and not _probe(r.body)
         ]
-    changelog = ctx.repo.path / "CHANGELOG.md"
-    outcome.files = [str(changelog)] if changelog.exists() else []
+    outcome.files = [str(changelog)] if _file_state(changelog) != changelog_before else []
     outcome.files += sorted(_outside_files(ctx) - outside_before)
     return ctx, outcome
+
+
+def _file_state(path: Path) -> tuple[str, str | bytes] | None:
+    """What is at `path`, without following a link: None, ("link", target) or ("file", content)."""
+    if path.is_symlink():
+        return "link", str(path.readlink())
+    return ("file", path.read_bytes()) if path.is_file() else None
 
 
 def _accepted(status: int | None) -> bool:
@@ -428,6 +436,37 @@ def changelog_is_directory(ctx: Ctx) -> None:
     ctx.merge_stage()
     ctx.write("docs/README.md", "docs\n")
     ctx.env["CHANGELOG_FILE"] = "docs"
+
+
+OUTSIDE_TEXT = "a file outside the repository\n"
+
+
+def changelog_link(**links: str) -> Callable[[Ctx], None]:
+    """At merge, with files of the clone committed as links to `$TMP/<target>` (which holds OUTSIDE_TEXT)."""
+
+    def setup(ctx: Ctx) -> None:
+        ctx.merge_stage(releases=False)
+        for name, target in links.items():
+            outside = ctx.tmp / target
+            outside.write_text(OUTSIDE_TEXT, encoding="utf-8")
+            (ctx.repo.path / name).symlink_to(outside)
+
+    return setup
+
+
+def check_outside_untouched(ctx: Ctx, outcome: Outcome) -> None:
+    assert (ctx.tmp / "outside").read_text(encoding="utf-8") == OUTSIDE_TEXT
+
+
+def report_through_link(ctx: Ctx) -> None:
+    elsewhere = ctx.tmp / "elsewhere"
+    elsewhere.mkdir()
+    (ctx.repo.path / "out").symlink_to(elsewhere)
+    ctx.env["REPORT_FILE"] = str(ctx.repo.path / "out" / "report.json")  # in the clone (the step's working folder)
+
+
+def _assert_no_file(path: Path) -> None:
+    assert not path.exists(), f"{path} was written"
 
 
 def option_injection(ctx: Ctx) -> None:
@@ -1171,5 +1210,44 @@ CASES: list[Case] = [
         changelog_is_directory,
         2,
         "CHANGELOG_FILE",
+    ),
+    Case(
+        "changelog-link-outside",
+        "`CHANGELOG.md` committed as a link to a file outside the repository",
+        changelog_link(**{"CHANGELOG.md": "outside"}),
+        2,
+        "CHANGELOG_FILE: got 'CHANGELOG.md'; expected a file path inside the repository",
+        check=check_outside_untouched,
+    ),
+    Case(
+        "changelog-temporary-link",
+        "`CHANGELOG.md.tmp` committed as a link to a file outside the repository",
+        changelog_link(**{"CHANGELOG.md.tmp": "outside"}),
+        0,
+        "CHANGELOG.md: written",
+        writes=True,
+        check=check_outside_untouched,
+        xfail="the changelog sink writes CHANGELOG.md.tmp through the link (it overwrites the file outside, then "
+        "renames the link to CHANGELOG.md): it must write with pipe.files.write_file",
+    ),
+    Case(
+        "changelog-into-git",
+        "`CHANGELOG_FILE: .git/hooks/post-commit` (a path inside .git/)",
+        lambda ctx: (ctx.merge_stage(), ctx.env.update(CHANGELOG_FILE=".git/hooks/post-commit")),
+        2,
+        "CHANGELOG_FILE: '.git/hooks/post-commit' is inside .git/; the pipe never writes there",
+        check=lambda ctx, outcome: _assert_no_file(ctx.repo.path / ".git" / "hooks" / "post-commit"),
+        xfail="changelog_path accepts any path inside the clone, .git/ included: the flow must call "
+        "pipe.files.check_output before the first write and the sink write with pipe.files.write_file",
+    ),
+    Case(
+        "report-through-link",
+        "`REPORT_FILE` under `out/` in the clone, where `out` is committed as a link to a folder outside it",
+        report_through_link,
+        2,
+        ("REPORT_FILE: 'out' in '", "/out/report.json' is a link, not a folder"),
+        check=lambda ctx, outcome: _assert_no_file(ctx.tmp / "elsewhere" / "report.json"),
+        xfail="write_report follows links: the flow must call pipe.files.check_output on REPORT_FILE (root "
+        "pipe.files.output_root) before the first write, and write the report with pipe.files.write_file",
     ),
 ]
