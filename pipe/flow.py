@@ -25,7 +25,7 @@ from pipe.modes.sync import run_sync
 from pipe.preflight.run import check_mode
 from pipe.recovery import rollback_mode
 from pipe.report.json_report import write_report
-from pipe.report.outputs import check_output_paths
+from pipe.report.outputs import check_outputs, outputs_for
 from pipe.report.shared_storage import write_shared
 
 log = logging.getLogger("pipe")
@@ -97,7 +97,10 @@ def start_from(
     for secret in settings.secrets:
         redactor.add(secret)
     context = pipeline_context(env)
-    check_output_paths(settings, context)  # a report or journal that cannot be written stops the run here
+    variable = "REPORT_FILE" if settings.variables.REPORT_FILE else "BITBUCKET_PIPE_STORAGE_DIR"
+    clone = repo.root if repo is not None else cwd
+    outputs = outputs_for(settings.run.report_path, variable, context.pipe_shared_storage_dir, cwd, clone)
+    check_outputs(outputs)  # a report or journal that cannot be written stops the run here
     started = time.monotonic()
     return Start(
         env=env,
@@ -106,6 +109,7 @@ def start_from(
         redactor=redactor,
         context=context,
         repo=repo,
+        outputs=outputs,
         started=started,
         deadline=started + settings.run.time_budget,
         now=int(time.time()),
@@ -114,14 +118,13 @@ def start_from(
 
 def end(start: Start, finish: Finish) -> int:
     """Write the report and the shared files, log the verdict, return the exit code."""
-    report_path = start.settings.run.report_path
-    if report_path is not None:
-        write_report(report_path, finish.report, start.redactor)
-        log.info("Report written to %s", report_path)
-    folder = start.context.pipe_shared_storage_dir
-    if folder:
+    outputs = start.outputs
+    if outputs.report is not None and outputs.root is not None:
+        write_report(outputs.report, finish.report, start.redactor, outputs.root, outputs.report_variable)
+        log.info("Report written to %s", outputs.report)
+    if outputs.shared is not None:
         for name, data in finish.shared.items():
-            write_shared(Path(folder), name, data, start.redactor)
+            write_shared(outputs.shared, name, data, start.redactor)
     if finish.outcome != "failed":
         _verdict(True, finish.verdict)
         return EXIT_OK

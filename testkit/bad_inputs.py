@@ -19,6 +19,7 @@ import contextlib
 import functools
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ import pipe.sinks.coda_page
 import pipe.sinks.coda_rows
 from pipe.clients.coda import MutationPolling
 from pipe.flow import run
+from testkit.emulators.airtable import Fault
 from testkit.emulators.airtable.emulator import AirtableEmulator
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READONLY_TOKEN, SAMPLE_READWRITE_TOKEN
 from testkit.emulators.coda.emulator import CodaEmulator
@@ -191,6 +193,8 @@ def run_case(case: Case, tmp: Path, airtable: AirtableEmulator, coda: CodaEmulat
     ctx = make_ctx(tmp, airtable, coda)
     case.setup(ctx)
     outside_before = _outside_files(ctx)
+    changelog = ctx.repo.path / "CHANGELOG.md"
+    changelog_before = _file_state(changelog)  # a case may commit one (a link, say)
     airtable.reset_log()
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), fast_pacing():
@@ -207,10 +211,16 @@ def run_case(case: Case, tmp: Path, airtable: AirtableEmulator, coda: CodaEmulat
             for r in coda.requests
             if r.method in WRITES and _accepted(r.status) and not _probe(r.body)
         ]
-    changelog = ctx.repo.path / "CHANGELOG.md"
-    outcome.files = [str(changelog)] if changelog.exists() else []
+    outcome.files = [str(changelog)] if _file_state(changelog) != changelog_before else []
     outcome.files += sorted(_outside_files(ctx) - outside_before)
     return ctx, outcome
+
+
+def _file_state(path: Path) -> tuple[str, str | bytes] | None:
+    """What is at `path`, without following a link: None, ("link", target) or ("file", content)."""
+    if path.is_symlink():
+        return "link", str(path.readlink())
+    return ("file", path.read_bytes()) if path.is_file() else None
 
 
 def _accepted(status: int | None) -> bool:
@@ -430,8 +440,87 @@ def changelog_is_directory(ctx: Ctx) -> None:
     ctx.env["CHANGELOG_FILE"] = "docs"
 
 
+OUTSIDE_TEXT = "a file outside the repository\n"
+
+
+def changelog_link(**links: str) -> Callable[[Ctx], None]:
+    """At merge, with files of the clone committed as links to `$TMP/<target>` (which holds OUTSIDE_TEXT)."""
+
+    def setup(ctx: Ctx) -> None:
+        ctx.merge_stage(releases=False)
+        for name, target in links.items():
+            outside = ctx.tmp / target
+            outside.write_text(OUTSIDE_TEXT, encoding="utf-8")
+            (ctx.repo.path / name).symlink_to(outside)
+
+    return setup
+
+
+def check_outside_untouched(ctx: Ctx, outcome: Outcome) -> None:
+    assert (ctx.tmp / "outside").read_text(encoding="utf-8") == OUTSIDE_TEXT
+
+
+def report_through_link(ctx: Ctx) -> None:
+    elsewhere = ctx.tmp / "elsewhere"
+    elsewhere.mkdir()
+    (ctx.repo.path / "out").symlink_to(elsewhere)
+    ctx.env["REPORT_FILE"] = str(ctx.repo.path / "out" / "report.json")  # in the clone (the step's working folder)
+
+
+def _assert_no_file(path: Path) -> None:
+    assert not path.exists(), f"{path} was written"
+
+
 def option_injection(ctx: Ctx) -> None:
     ctx.env["BITBUCKET_COMMIT"] = f"--output={ctx.tmp / 'injected.txt'}"
+
+
+def airtable_answers(body: Any, path: str) -> Callable[[Ctx], None]:
+    """Airtable answers every request whose path matches `path` with 200 and `body`."""
+    return lambda ctx: ctx.airtable.inject(Fault(status=200, body=body, path=path, times=None))
+
+
+FORGED = "\nERROR: Done: 0 records, 0 written, 0 unchanged, 0 skipped, 9 failed.\r\x1b[2K\x00"
+
+
+def forged_log_lines(ctx: Ctx) -> None:
+    ctx.env["BITBUCKET_BRANCH"] = FEATURE_BRANCH + FORGED
+    ctx.commit("docs: more FEAT-107" + FORGED.replace("\x00", "") + "\n\nINFO: Done: nothing failed")  # git refuses NUL
+
+
+def check_no_forged_lines(ctx: Ctx, outcome: Outcome) -> None:
+    levels = ("INFO: ", "WARNING: ", "ERROR: ", "DEBUG: ", "✔ ", "✖ ")  # the verdict line has no level
+    lines = outcome.out.splitlines()
+    assert all(line.startswith((*levels, " ")) for line in lines), lines
+    assert not any(line.startswith("ERROR: ") for line in lines), lines
+    assert not any(c in outcome.out for c in "\r\x1b\x00")
+
+
+# Shaped like an Airtable personal access token (pat + 14 + "." + 64 hex); not a real one.
+PASTED_TOKEN = "patFakeFakeFake00." + "0123456789abcdef" * 4
+
+
+def check_token_masked(ctx: Ctx, outcome: Outcome) -> None:
+    assert PASTED_TOKEN not in (ctx.repo.path / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert ctx.coda is not None
+    assert not any(PASTED_TOKEN in str(row) for row in ctx.coda.rows(SAMPLE_DOC_ID, "Changelog"))
+    assert not any(PASTED_TOKEN in str(r) for r in ctx.airtable.records(SAMPLE_BASE_ID, "Releases"))
+
+
+def journal_fifo(ctx: Ctx) -> None:
+    fifo = ctx.tmp / "journal.jsonl"
+    os.mkfifo(fifo)
+    ctx.env.update(STAGE="rollback", JOURNAL_FILE=str(fifo))
+
+
+def config_link_outside(ctx: Ctx) -> None:
+    outside = ctx.tmp / "outside.yml"
+    outside.write_text("workflow:\n  human_owned: [Parked]\n", encoding="utf-8")
+    (ctx.repo.path / CONFIG).symlink_to(outside)
+
+
+def _assert_in(outcome: Outcome, fragment: str) -> None:
+    assert fragment in outcome.out, outcome.out[-2000:]
 
 
 def check_no_injection(ctx: Ctx, outcome: Outcome) -> None:
@@ -441,6 +530,7 @@ def check_no_injection(ctx: Ctx, outcome: Outcome) -> None:
 # Why entries are marked xfail: the pipe's behaviour is wrong there and the fix belongs in a file this
 # change does not touch (see docs/bad-input.md, "Known gaps").
 UNKNOWN_RECORD = "recNoSuchRecord00"
+LISTING = r"/Work Items(/listRecords)?$"  # the work items' listing (and their PATCHes, never reached)
 FEAT_107_MOVED = "- FEAT-107 (recWorkItem000107) 'API rate limit docs': status Ready -> In Progress"
 WORKFLOW_WITH_DOING = """\
 workflow:
@@ -448,6 +538,10 @@ workflow:
   stages: {build: Doing, review: In Review, merge: Merged, deploy: Released}
 """
 TEMPLATE_OK_HEAD = "{% for r in releases %}## {{ r.version }}\n"
+# "Billion laughs": nine levels of ten aliases to the level before, 10**9 values once expanded.
+ALIAS_BOMB = "workflow:\n  statuses: [Planned]\nrelease:\n" + "".join(
+    f"  a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10 if n else ["lol"] * 10) + "]\n" for n in range(9)
+)
 
 CASES: list[Case] = [
     # -- the configuration file -------------------------------------------------------------------
@@ -508,6 +602,35 @@ CASES: list[Case] = [
         ".airtable-coda-sync.yml: cannot be read",
     ),
     Case(
+        "yaml-nested-deep",
+        "config file nested 5,000 levels deep (`[[[[…]]]]`)",
+        config("workflow:\n  statuses: " + "[" * 5000 + "]" * 5000 + "\n"),
+        2,
+        ".airtable-coda-sync.yml: nested more than 50 levels deep (line 2)",
+    ),
+    Case(
+        "yaml-alias-bomb",
+        "config file whose aliases expand to a billion values (`&a [*b, *b, …]`)",
+        config(ALIAS_BOMB),
+        2,
+        ".airtable-coda-sync.yml: expands to more than 100,000 values",
+    ),
+    Case(
+        "yaml-huge",
+        "a 2 MB config file",
+        config("# " + "x" * (2 * 1024 * 1024) + "\n"),
+        2,
+        ".airtable-coda-sync.yml: is larger than 1.0 MiB (2.0 MiB)",
+    ),
+    Case(
+        "config-file-link-outside",
+        "the default config file committed as a link to a file outside the repository",
+        config_link_outside,
+        2,
+        ".airtable-coda-sync.yml: is a link to '",
+        check=lambda ctx, outcome: _assert_in(outcome, "outside.yml', outside the repository; give a file inside it"),
+    ),
+    Case(
         "config-file-missing",
         "`CONFIG_FILE` names a file that does not exist",
         env(CONFIG_FILE="ci/sync.yml"),
@@ -565,6 +688,22 @@ CASES: list[Case] = [
         "AIRTABLE_API_URL: got 'api.airtable.com'; expected an http:// or https:// URL",
     ),
     Case(
+        "url-query-string",
+        "`AIRTABLE_API_URL` with a query string (`…/?proxy=1`)",
+        env(AIRTABLE_API_URL="https://api.airtable.com/?proxy=1"),
+        2,
+        "AIRTABLE_API_URL: got 'https://api.airtable.com/?proxy=1'; expected a base URL without a query string",
+    ),
+    Case(
+        "coda-url-fragment",
+        "`CODA_API_URL` with a fragment (`…/apis/v1#docs`)",
+        lambda ctx: (ctx.merge_stage(coda=True), ctx.env.update(CODA_API_URL="https://coda.io/apis/v1#docs")),
+        2,
+        "CODA_API_URL: got 'https://coda.io/apis/v1#docs'; expected a base URL without a query string (?...) or "
+        "fragment (#...)",
+        coda=True,
+    ),
+    Case(
         "number-malformed",
         "`TIME_BUDGET: ten minutes`",
         env(TIME_BUDGET="ten minutes"),
@@ -613,6 +752,13 @@ CASES: list[Case] = [
         env(KEY_PATTERN=r"\d*"),
         2,
         "matches the empty string; it must match at least one character",
+    ),
+    Case(
+        "key-pattern-backtracking",
+        "`KEY_PATTERN: (a+)+$` (catastrophic backtracking) and a commit message of 100,000 `a`s",
+        lambda ctx: (ctx.env.update(KEY_PATTERN="(a+)+$"), ctx.commit("a" * 100_000 + "!")),
+        2,
+        ("KEY_PATTERN: searching the message of commit ", "for '(a+)+$' took longer than 2s: the pattern backtracks"),
     ),
     Case(
         "key-pattern-without-field",
@@ -831,6 +977,34 @@ CASES: list[Case] = [
         "AIRTABLE_TABLE: there is no table 'Work Itemz' in base appSampleProduct1; tables there: Work Items",
     ),
     Case(
+        "airtable-answer-wrong-shape",
+        "Airtable answers a listing with 200 and `records` that is not a list",
+        airtable_answers({"records": "nope"}, LISTING),
+        2,
+        "with a body that is not an Airtable answer while reading records by Key: 'records' is a JSON string",
+    ),
+    Case(
+        "airtable-record-without-id",
+        "Airtable answers a listing with a record without `id`",
+        airtable_answers({"records": [{"createdTime": "2024-01-01T00:00:00.000Z", "fields": {}}]}, LISTING),
+        2,
+        "records[0] has no 'id' string",
+    ),
+    Case(
+        "airtable-schema-wrong-shape",
+        "Airtable answers the schema request with `tables` that is not a list",
+        airtable_answers({"tables": {"Work Items": {}}}, "/meta/bases/"),
+        2,
+        "while reading the base schema: 'tables' is a JSON object, not a list",
+    ),
+    Case(
+        "airtable-offset-loop",
+        "Airtable answers every page of a listing with the same `offset`",
+        airtable_answers({"records": [], "offset": "itrLoop/recLoop"}, LISTING),
+        2,
+        "Airtable returned the same offset twice while reading records by Key",
+    ),
+    Case(
         "releases-table-missing",
         "`AIRTABLE_RELEASES_TABLE: Releasez` at merge",
         lambda ctx: (ctx.merge_stage(), ctx.env.update(AIRTABLE_RELEASES_TABLE="Releasez")),
@@ -981,6 +1155,47 @@ CASES: list[Case] = [
         coda=True,
         check=check_text_kept("תיקון שגיאת התחברות"),
     ),
+    # -- the journal of a rollback ----------------------------------------------------------------------
+    Case(
+        "journal-dev-zero",
+        "`JOURNAL_FILE: /dev/zero` (a device that never ends)",
+        env(STAGE="rollback", JOURNAL_FILE="/dev/zero"),
+        2,
+        "JOURNAL_FILE: '/dev/zero' is a character device, not a regular file",
+    ),
+    Case(
+        "journal-fifo",
+        "`JOURNAL_FILE` names a FIFO (reading it waits for a writer forever)",
+        journal_fifo,
+        2,
+        ("JOURNAL_FILE: '", "journal.jsonl' is a FIFO (named pipe), not a regular file"),
+    ),
+    Case(
+        "journal-directory",
+        "`JOURNAL_FILE` names a folder",
+        lambda ctx: ctx.env.update(STAGE="rollback", JOURNAL_FILE=str(ctx.tmp)),
+        2,
+        "is a folder, not a regular file",
+    ),
+    Case(
+        "message-forged-log-lines",
+        "a branch name and a commit message with a line break, `\\r`, ANSI escapes and NUL that imitate log lines",
+        forged_log_lines,
+        0,
+        ("Stage: build (push to branch feature/FEAT-107-rate-limit-docs\\nERROR: Done: 0 records", FEAT_107_MOVED),
+        writes=True,
+        check=check_no_forged_lines,
+    ),
+    Case(
+        "message-token",
+        "an Airtable personal access token pasted into a commit message, at merge",
+        message_at_merge(f"fix: rotate the sync token FEAT-107\n\nAIRTABLE_TOKEN={PASTED_TOKEN}\n"),
+        0,
+        "token-shaped string; it is masked in every output",
+        writes=True,
+        coda=True,
+        check=check_token_masked,
+    ),
     # -- output files ---------------------------------------------------------------------------------
     Case(
         "changelog-outside",
@@ -995,5 +1210,38 @@ CASES: list[Case] = [
         changelog_is_directory,
         2,
         "CHANGELOG_FILE",
+    ),
+    Case(
+        "changelog-link-outside",
+        "`CHANGELOG.md` committed as a link to a file outside the repository",
+        changelog_link(**{"CHANGELOG.md": "outside"}),
+        2,
+        "CHANGELOG_FILE: got 'CHANGELOG.md'; expected a file path inside the repository",
+        check=check_outside_untouched,
+    ),
+    Case(
+        "changelog-temporary-link",
+        "`CHANGELOG.md.tmp` committed as a link to a file outside the repository",
+        changelog_link(**{"CHANGELOG.md.tmp": "outside"}),
+        0,
+        "CHANGELOG.md: written",
+        writes=True,
+        check=check_outside_untouched,
+    ),
+    Case(
+        "changelog-into-git",
+        "`CHANGELOG_FILE: .git/hooks/post-commit` (a path inside .git/)",
+        lambda ctx: (ctx.merge_stage(), ctx.env.update(CHANGELOG_FILE=".git/hooks/post-commit")),
+        2,
+        "CHANGELOG_FILE: '.git/hooks/post-commit' is inside .git/; the pipe never writes there",
+        check=lambda ctx, outcome: _assert_no_file(ctx.repo.path / ".git" / "hooks" / "post-commit"),
+    ),
+    Case(
+        "report-through-link",
+        "`REPORT_FILE` under `out/` in the clone, where `out` is committed as a link to a folder outside it",
+        report_through_link,
+        2,
+        ("REPORT_FILE: 'out' in '", "/out/report.json' is a link, not a folder"),
+        check=lambda ctx, outcome: _assert_no_file(ctx.tmp / "elsewhere" / "report.json"),
     ),
 ]

@@ -8,16 +8,17 @@ before anything is written. Writes are PATCHes of at most 10 records by record I
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from pyairtable import Api
 from pyairtable.formulas import EQ, OR, RECORD_ID, Field, to_formula_str
 
 from pipe.clients.http import HttpPolicy, SlidingWindowLimiter, session_with_policy
-from pipe.errors import SyncError, UserError
+from pipe.errors import EXIT_BAD_INPUT, SyncError, UserError
 from pipe.model import RecordState
 
 log = logging.getLogger("pipe.airtable")
@@ -38,6 +39,151 @@ class AirtableError(SyncError):
 
 class AirtableConfigError(UserError):
     """Airtable says the token, base, table or a field name is wrong: nothing was written."""
+
+
+class AirtableAnswerError(AirtableError):
+    """Airtable answered with a body that is not an Airtable answer (a record without `id`, `records` not a
+    list...), or paged in a loop. Raised before anything was written it ends the run with exit 2 (most
+    likely AIRTABLE_API_URL names something else); while writing, it stops the writes like a lost answer
+    (`status` None: the write may have been carried out)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class _BadAnswer(Exception):
+    """Raised inside pyairtable's calls by `_CheckedApi`; turned into AirtableAnswerError naming what the
+    client was doing."""
+
+    def __init__(self, method: str, url: str, problem: str, *, loop: bool = False):
+        super().__init__(problem)
+        self.method = method.upper()
+        self.path = urlsplit(url).path
+        self.problem = problem
+        self.loop = loop
+
+
+class _CheckedApi(Api):
+    """pyairtable's Api, checking every successful answer's shape before pyairtable reads it (pyairtable
+    assumes it: a list where it wants a mapping is an AttributeError deep inside it), and stopping a
+    listing whose `offset` comes back a second time (a server paging in a loop would be read forever)."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        fallback: tuple[str, str] | None = None,
+        options: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> Any:
+        try:
+            data = super().request(method, url, fallback=fallback, options=options, params=params, json=json)
+        except requests.JSONDecodeError:
+            raise _BadAnswer(method, url, "the body is not JSON") from None
+        problem = answer_problem(url, data)
+        if problem:
+            raise _BadAnswer(method, url, problem)
+        return data
+
+    def iterate_requests(
+        self,
+        method: str,
+        url: str,
+        fallback: tuple[str, str] | None = None,
+        options: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        offset_field: str = "offset",
+    ) -> Iterator[Any]:
+        seen: set[str] = set()
+        pages = super().iterate_requests(method, url, fallback, options, params, offset_field)
+        for page in pages:
+            offset = page.get(offset_field) if isinstance(page, dict) else None
+            if isinstance(offset, str) and offset:
+                if offset in seen:
+                    raise _BadAnswer(method, url, f"offset {offset!r}", loop=True)
+                seen.add(offset)
+            yield page
+
+
+def answer_problem(url: str, data: Any) -> str | None:
+    """What is wrong with a successful answer's JSON for the endpoint `url`, or None. Records endpoints
+    answer `{"records": [{"id", "createdTime", "fields": {...}}, ...], "offset"?}`; the schema endpoint
+    `{"tables": [{"id", "name", "primaryFieldId", "fields": [{"id", "name", "type", "options"?}]}]}`."""
+    if data is None:
+        return "the body is empty"
+    if not isinstance(data, dict):
+        return f"the body is a JSON {_json_type(data)}, not an object"
+    path = urlsplit(url).path
+    if "/meta/" in path:
+        return _tables_problem(data) if path.rstrip("/").endswith("/tables") else None
+    return _records_problem(data)
+
+
+def _records_problem(data: dict[str, Any]) -> str | None:
+    records = data.get("records")
+    if not isinstance(records, list):
+        return f"'records' is {_described(records)}, not a list"
+    if "offset" in data and not isinstance(data["offset"], str):
+        return f"'offset' is {_described(data['offset'])}, not a string"
+    for index, record in enumerate(records):
+        where = f"records[{index}]"
+        if not isinstance(record, dict):
+            return f"{where} is {_described(record)}, not an object"
+        for key in ("id", "createdTime"):
+            if not isinstance(record.get(key), str) or not record[key]:
+                return f"{where} has no {key!r} string"
+        if not isinstance(record.get("fields"), dict):
+            return f"{where}.fields is {_described(record.get('fields'))}, not a mapping"
+    return None
+
+
+def _tables_problem(data: dict[str, Any]) -> str | None:
+    tables = data.get("tables")
+    if not isinstance(tables, list):
+        return f"'tables' is {_described(tables)}, not a list"
+    for index, table in enumerate(tables):
+        where = f"tables[{index}]"
+        if not isinstance(table, dict):
+            return f"{where} is {_described(table)}, not an object"
+        for key in ("id", "name"):
+            if not isinstance(table.get(key), str):
+                return f"{where} has no {key!r} string"
+        fields = table.get("fields", [])
+        if not isinstance(fields, list):
+            return f"{where}.fields is {_described(fields)}, not a list"
+        for number, field in enumerate(fields):
+            problem = _field_problem(field)
+            if problem:
+                return f"{where}.fields[{number}] {problem}"
+    return None
+
+
+def _field_problem(field: Any) -> str | None:
+    if not isinstance(field, dict):
+        return f"is {_described(field)}, not an object"
+    for key in ("id", "name", "type"):
+        if not isinstance(field.get(key), str):
+            return f"has no {key!r} string"
+    options = field.get("options")
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        return f"options is {_described(options)}, not an object"
+    choices = options.get("choices", [])
+    if not isinstance(choices, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("name"), str) for c in choices
+    ):
+        return "options.choices is not a list of {name} objects"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "array", str: "string", bool: "boolean", int: "number", float: "number", dict: "object"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _described(value: Any) -> str:
+    return "missing" if value is None else f"a JSON {_json_type(value)}"
 
 
 @dataclass(frozen=True)
@@ -78,9 +224,9 @@ class AirtableClient:
         self.base_id = base_id
         self.table_name = table
         self.policy = policy
-        self.api = Api(
-            token, endpoint_url=api_url, retry_strategy=None, timeout=(policy.connect_timeout, policy.read_timeout)
-        )
+        # pyairtable's type says int seconds; requests takes floats
+        timeout: Any = (policy.connect_timeout, policy.read_timeout)
+        self.api = _CheckedApi(token, endpoint_url=api_url, retry_strategy=None, timeout=timeout)
         session_with_policy(policy, self.api.session)
         self.table = self.api.table(base_id, table)
 
@@ -99,6 +245,8 @@ class AirtableClient:
                 )
                 return None
             raise self._error(exc, "reading the base schema") from None
+        except _BadAnswer as bad:
+            raise self._bad_answer(bad, "reading the base schema") from None
         for table in data.get("tables", []):
             if self.table_name in (table.get("id"), table.get("name")):
                 fields = {
@@ -150,9 +298,12 @@ class AirtableClient:
 
     def _list(self, formula: str, fields: Sequence[str], doing: str) -> list[dict[str, Any]]:
         try:
-            return self.table.all(formula=formula, fields=list(dict.fromkeys(fields)), page_size=READ_CHUNK)
+            records = self.table.all(formula=formula, fields=list(dict.fromkeys(fields)), page_size=READ_CHUNK)
         except requests.RequestException as exc:
             raise self._error(exc, doing) from None
+        except _BadAnswer as bad:
+            raise self._bad_answer(bad, doing) from None
+        return [dict(record) for record in records]
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -161,9 +312,13 @@ class AirtableClient:
         if len(updates) > WRITE_CHUNK:
             raise ValueError(f"at most {WRITE_CHUNK} records per request")
         try:
-            return self.table.batch_update([{"id": rid, "fields": f} for rid, f in updates], typecast=False)
+            changes: list[Any] = [{"id": rid, "fields": f} for rid, f in updates]
+            result = self.table.batch_update(changes, typecast=False)
         except requests.RequestException as exc:
             raise self._error(exc, "updating records") from None
+        except _BadAnswer as bad:
+            raise self._bad_answer(bad, "updating records") from None
+        return [dict(record) for record in result]
 
     # -- other tables of the same base (releases, deployments) -----------------------------------
 
@@ -186,7 +341,9 @@ class AirtableClient:
             result = self.table.batch_upsert([{"fields": r} for r in records], key_fields=list(merge_on))
         except requests.RequestException as exc:
             raise self._error(exc, "upserting records") from None
-        return list(result.get("records", []))
+        except _BadAnswer as bad:
+            raise self._bad_answer(bad, "upserting records") from None
+        return [dict(record) for record in result.get("records", [])]
 
     # -- preflight (pipe.preflight): raw answers, refusals keep their status and error type ----------
 
@@ -208,7 +365,7 @@ class AirtableClient:
 
     def patch_record(self, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """PATCH one record with exactly `fields` (typecast off); unmentioned fields are left alone."""
-        update = [{"id": record_id, "fields": fields}]
+        update: list[Any] = [{"id": record_id, "fields": fields}]
         result = self._probe(lambda: self.table.batch_update(update, typecast=False), "probing write access")
         return result[0] if result else {}
 
@@ -227,8 +384,26 @@ class AirtableClient:
             raise AirtableError(
                 f"Airtable at {self.api.endpoint_url} could not be reached while {doing} ({type(exc).__name__})"
             ) from None
+        except _BadAnswer as bad:
+            raise self._bad_answer(bad, doing) from None
 
     # -- errors --------------------------------------------------------------------------------
+
+    def _bad_answer(self, bad: _BadAnswer, doing: str) -> AirtableAnswerError:
+        request = f"{bad.method} {bad.path}"
+        check = (
+            f"Check that AIRTABLE_API_URL ({self.api.endpoint_url}) is the Airtable API, or a proxy that passes "
+            "its answers on unchanged."
+        )
+        if bad.loop:
+            return AirtableAnswerError(
+                f"Airtable returned the same offset twice while {doing} ({request}, {bad.problem}): the server "
+                f"pages in a loop, so the listing was stopped. {check}"
+            )
+        return AirtableAnswerError(
+            f"Airtable answered {request} with a body that is not an Airtable answer while {doing}: "
+            f"{bad.problem}. {check}"
+        )
 
     def _error(self, exc: requests.RequestException, doing: str) -> Exception:
         if not isinstance(exc, requests.HTTPError):
@@ -289,9 +464,10 @@ def _error_body(response: requests.Response | None) -> tuple[str, str]:
     if response is None:
         return "", "no response"
     try:
-        error = response.json().get("error")
+        body = response.json()
     except ValueError:
         return "", response.text[:200]
+    error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         return str(error.get("type", "")), str(error.get("message", ""))
     return str(error or ""), ""

@@ -4,6 +4,10 @@ requests/urllib3 retries cannot pace requests ahead of time, cannot wait out Air
 429 penalty while still backing off with jitter on 5xx, and cannot tell a replay-safe POST (a read
 or a keyed upsert) from one that could duplicate a record. So the policy lives in a small
 `HTTPAdapter` subclass that both the pyairtable session and the Coda session mount.
+
+Every attempt, from connecting to the last byte of the body, is bounded by the wall clock: by the time
+left in the run's budget (TIME_BUDGET) and by a maximum per request (pipe.clients.wallclock), so a
+server that answers one byte a second cannot keep the run alive.
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import ProxyManager
 
+from pipe.clients.wallclock import WATCHED_POOL_CLASSES, WallClockLimit
 from pipe.errors import SyncError
 
 log = logging.getLogger("pipe.http")
@@ -31,7 +38,17 @@ REPLAY_SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 
 
 class BudgetExceeded(SyncError):
-    """The run's time budget (TIME_BUDGET) ran out before a request could be sent or retried."""
+    """The run's time budget (TIME_BUDGET) ran out before a request could be sent or retried, or while
+    its answer was still coming."""
+
+
+class RequestTooSlow(requests.exceptions.Timeout):
+    """One attempt (connecting, sending, the headers and the whole body) took longer than the policy's
+    `max_request_seconds`; retried like any timeout when the request is replay-safe."""
+
+
+# Errors of one attempt that leave the request unanswered; replay-safe requests are tried again.
+UNANSWERED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 class SlidingWindowLimiter:
@@ -87,22 +104,32 @@ class HttpPolicy:
     service: str
     limiters: Callable[[requests.PreparedRequest], Sequence[SlidingWindowLimiter]] = lambda _r: ()
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0  # longest silence while reading
+    max_request_seconds: float = 120.0  # longest attempt, from connecting to the last byte of the body
     max_attempts: int = 6
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     rate_limit_wait: float = 30.0  # wait after a 429 without Retry-After (Airtable: 30 s penalty)
     replay_safe: Callable[[requests.PreparedRequest], bool] = lambda r: (r.method or "").upper() in REPLAY_SAFE_METHODS
-    deadline: float | None = None  # time.monotonic() value after which nothing more is sent
+    deadline: float | None = None  # `clock()` value after which nothing more is sent (TIME_BUDGET)
     stats: dict[str, int] = field(
         default_factory=lambda: {"requests": 0, "retries": 0, "429": 0, "5xx": 0, "dropped": 0}
     )
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt))."""
         return self.rng.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
+
+    def time_allowed(self) -> tuple[float, bool]:
+        """Seconds the next attempt may take, and whether the budget (rather than the maximum per request)
+        is what bounds it."""
+        if self.deadline is None:
+            return self.max_request_seconds, False
+        left = self.deadline - self.clock()
+        return (left, True) if left <= self.max_request_seconds else (self.max_request_seconds, False)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -131,9 +158,20 @@ class PolicyAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self.policy = policy
 
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = WATCHED_POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, ProxyManager):  # a SOCKS proxy keeps its own pools (and only socket timeouts)
+            manager.pool_classes_by_scheme = WATCHED_POOL_CLASSES
+        return manager
+
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        """Send with the policy's pace, timeouts and retries; the body is always read here, within the time
+        allowed (`stream` is ignored: both services answer JSON)."""
         policy = self.policy
-        timeout = (policy.connect_timeout, policy.read_timeout)
         safe = policy.replay_safe(request)
         attempt = 0
         while True:
@@ -143,8 +181,8 @@ class PolicyAdapter(HTTPAdapter):
                 limiter.acquire(policy.deadline)
             policy.stats["requests"] += 1
             try:
-                response = super().send(request, stream, timeout, verify, cert, proxies)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                response = self._attempt(request, verify, cert, proxies)
+            except UNANSWERED as exc:
                 for limiter in limiters:
                     limiter.done()
                 policy.stats["dropped"] += 1
@@ -172,8 +210,10 @@ class PolicyAdapter(HTTPAdapter):
                 # A 429 means the request was refused before it was processed: always safe to replay.
                 if (status != 429 and not safe) or attempt + 1 >= policy.max_attempts:
                     return response
-                delay = retry_after_seconds(response)
-                if delay is None:
+                asked = retry_after_seconds(response)
+                if asked is not None:
+                    delay = asked
+                else:
                     delay = policy.rate_limit_wait if status == 429 else policy.backoff(attempt)
                 log.warning(
                     "%s: %s %s answered %s; retrying in %.1fs (attempt %d of %d)",
@@ -191,10 +231,43 @@ class PolicyAdapter(HTTPAdapter):
             policy.stats["retries"] += 1
             attempt += 1
 
+    def _attempt(self, request: requests.PreparedRequest, verify, cert, proxies) -> requests.Response:
+        """One attempt, from connecting to the last byte of the body, within the time allowed."""
+        seconds, budget_bounds = self.policy.time_allowed()
+        if seconds <= 0:
+            raise BudgetExceeded(f"{self.policy.service}: the time budget (TIME_BUDGET) ran out")
+        socket_timeouts = (min(self.policy.connect_timeout, seconds), min(self.policy.read_timeout, seconds))
+        with WallClockLimit(seconds) as limit:
+            try:
+                response = super().send(request, True, socket_timeouts, verify, cert, proxies)
+                _read_body(response)
+            except Exception:
+                if limit.expired:
+                    raise self._too_slow(request, seconds, budget_bounds) from None
+                raise
+        return response
+
+    def _too_slow(self, request: requests.PreparedRequest, seconds: float, budget_bounds: bool) -> Exception:
+        what = f"{self.policy.service}: {request.method} {_path(request)}"
+        if budget_bounds:
+            return BudgetExceeded(
+                f"{what} was still unanswered when the time budget (TIME_BUDGET) ran out ({seconds:.1f}s left "
+                "for it); the server is too slow or sends its answer a little at a time"
+            )
+        return RequestTooSlow(
+            f"{what} took longer than {self.policy.max_request_seconds:g}s (connecting, sending and reading the "
+            "whole answer)"
+        )
+
     def _check_budget(self, upcoming_wait: float) -> None:
         deadline = self.policy.deadline
-        if deadline is not None and time.monotonic() + upcoming_wait > deadline:
+        if deadline is not None and self.policy.clock() + upcoming_wait > deadline:
             raise BudgetExceeded(f"{self.policy.service}: the time budget ran out")
+
+
+def _read_body(response: requests.Response) -> None:
+    """Read the whole body now (requests caches it: `response.content` later returns it)."""
+    response.content  # noqa: B018 (the attribute reads the body)
 
 
 def _path(request: requests.PreparedRequest) -> str:

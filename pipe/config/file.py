@@ -12,9 +12,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipe.files import FileRefused, read_clone_file
 from pipe.model import Stage
 
 DEFAULT_CONFIG_FILE = ".airtable-coda-sync.yml"
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 50  # the deepest key of the schema is 4 levels down
+MAX_YAML_NODES = 100_000  # scalars and collections, aliases expanded
 
 DEFAULT_STATUSES = ["Planned", "Ready", "In Progress", "In Review", "Merged", "On Staging", "Released"]
 DEFAULT_STAGE_STATUS = {
@@ -33,7 +37,9 @@ class _Strict(BaseModel):
 class FieldMapping(_Strict):
     """Airtable field names the pipe writes. `null` leaves a field alone."""
 
-    title: str | None = Field(None, description="Field shown as the record's title (default: the primary field)")
+    title: str | None = Field(
+        default=None, description="Field shown as the record's title (default: the primary field)"
+    )
     status: str | None = "Status"
     branch: str | None = "Branch"
     pull_request: str | None = "Pull Request"
@@ -56,7 +62,7 @@ class ReleaseFields(_Strict):
     version: str = "Version"
     notes: str | None = "Notes"
     date: str | None = "Date"
-    items: str | None = Field("Work Items", description="Link field to the work items table")
+    items: str | None = Field(default="Work Items", description="Link field to the work items table")
     environment: str | None = "Environment"
     deployed_at: str | None = "Deployed At"
 
@@ -149,16 +155,22 @@ class FileConfig(_Strict):
     release: dict[str, Any] = Field(default_factory=dict)
 
 
-def load_file_config(path: Path | None, display_name: str) -> tuple[FileConfig, list[str]]:
-    """Parse and validate the file. Returns the config and the list of problems (empty when fine)."""
+def load_file_config(path: Path | None, display_name: str, root: Path | None = None) -> tuple[FileConfig, list[str]]:
+    """Parse and validate the file. Returns the config and the list of problems (empty when fine).
+
+    The file is read from the clone at `root` (default: the file's folder, which is the clone's root for the
+    default file): a link out of it, a FIFO, a device or a file over MAX_CONFIG_BYTES is a problem, as is
+    YAML nested deeper than MAX_YAML_DEPTH or whose aliases expand past MAX_YAML_NODES nodes."""
     if path is None:
         return FileConfig(), []
+    text, problem = _read(path, display_name, root or path.parent)
+    if problem:
+        return FileConfig(), [problem]
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return FileConfig(), [f"{display_name}: cannot be read ({exc})"]
-    try:
-        node = yaml.compose(text)
+        problem = _shape_problem(text)
+        if problem:
+            return FileConfig(), [f"{display_name}: {problem}"]
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text) if node is not None else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -172,7 +184,50 @@ def load_file_config(path: Path | None, display_name: str) -> tuple[FileConfig, 
     try:
         return FileConfig.model_validate(data), []
     except ValidationError as exc:
-        return FileConfig(), [_describe(error, node, display_name) for error in exc.errors()]
+        return FileConfig(), [_describe(dict(error), node, display_name) for error in exc.errors()]
+
+
+def _read(path: Path, display_name: str, root: Path) -> tuple[str, str | None]:
+    """The file's text, or a problem naming it."""
+    try:
+        data = read_clone_file(path, root, display_name, limit=MAX_CONFIG_BYTES, shown=display_name)
+        return data.decode("utf-8"), None
+    except FileRefused as exc:
+        return "", str(exc)
+    except (OSError, UnicodeDecodeError) as exc:
+        return "", f"{display_name}: cannot be read ({exc})"
+
+
+def _shape_problem(text: str) -> str | None:
+    """Refuse YAML that would exhaust the stack or the memory before it is built: nesting deeper than
+    MAX_YAML_DEPTH (PyYAML composes recursively) or aliases expanding past MAX_YAML_NODES nodes (an alias
+    bomb: each level repeats the one before). Walks the parser's event stream, which is not recursive;
+    raises yaml.YAMLError for invalid YAML as composing would."""
+    sizes: dict[str, int] = {}  # nodes each anchor stands for, aliases expanded
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, nodes counted before it) per open collection
+    nodes = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_nodes.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_nodes) > MAX_YAML_DEPTH:
+                return f"nested more than {MAX_YAML_DEPTH} levels deep (line {event.start_mark.line + 1})"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, before = open_nodes.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - before
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            nodes += sizes.get(event.anchor or "", 1)
+        if nodes > MAX_YAML_NODES:
+            return (
+                f"expands to more than {MAX_YAML_NODES:,} values (line {event.start_mark.line + 1}); "
+                "anchors and aliases (&name, *name) repeat what they name"
+            )
+    return None
 
 
 def _describe(error: dict[str, Any], node: yaml.Node | None, display_name: str) -> str:

@@ -182,7 +182,7 @@ def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
     if config_problem:
         problems.append(config_problem)
     display = raw.get("CONFIG_FILE") or DEFAULT_CONFIG_FILE
-    file_config, file_problems = load_file_config(config_path, display)
+    file_config, file_problems = load_file_config(config_path, display, root=repo_root or Path.cwd())
     problems.extend(file_problems)
 
     release = _release_config(file_config, raw, display, problems)
@@ -286,14 +286,16 @@ def _unknown_variable_warnings(env: Mapping[str, str], known: set[str]) -> list[
 
 
 def _config_path(given: str | None, repo_root: Path | None) -> tuple[Path | None, str | None]:
+    """The config file to read (as named, links not resolved: the reader refuses a link out of the clone, the
+    default file exactly like a CONFIG_FILE), or a problem."""
     root = repo_root or Path.cwd()
     if given is None:
         default = root / DEFAULT_CONFIG_FILE
-        return (default if default.is_file() else None), None
-    path = (root / given).resolve()
-    if not path.is_relative_to(root.resolve()):
+        return (default if default.exists() or default.is_symlink() else None), None
+    path = root / given
+    if not path.resolve().is_relative_to(root.resolve()) and not path.is_symlink():
         return None, f"CONFIG_FILE: got {given!r}; expected a path inside the repository"
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         return None, f"CONFIG_FILE: got {given!r}; no such file in the repository ({path})"
     return path, None
 

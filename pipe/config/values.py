@@ -22,10 +22,20 @@ def parse_bool(value: object) -> bool:
 
 
 def parse_http_url(value: object) -> str:
+    """A base URL the clients add paths to: http(s), a host, a valid port, no query string or fragment
+    (a path joined after `?a=b` or `#x` would not be sent where it belongs)."""
     text = str(value).strip()
     parsed = urlparse(text)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ValueError("expected an http:// or https:// URL, such as https://api.airtable.com")
+    try:
+        parsed.port  # noqa: B018 (urlparse checks the port when it is read)
+    except ValueError:
+        raise ValueError("expected an http:// or https:// URL with a port number from 0 to 65535") from None
+    if parsed.query or parsed.fragment or text.endswith(("?", "#")):
+        raise ValueError("expected a base URL without a query string (?...) or fragment (#...)")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
+        raise ValueError("expected a URL without spaces or control characters")
     return text.rstrip("/")
 
 

@@ -9,13 +9,24 @@ and `.../tblX/recAbCdEfGhIjKlMn?blocks=hide` match but `xrecAbCdEfGhIjKlMn` does
 Sources are the branch name, commit messages, and Bitbucket merge commits
 (`Merged in <branch> (pull request #N)`), whose subject carries the source branch name, so IDs that
 were only in a branch name survive the merge.
+
+A `KEY_PATTERN` is the user's regex matched against text anyone who can push writes: a pattern with a
+repeat inside a repeat, such as `(a+)+$`, takes exponential time on a long run of `a`s. So keys are
+searched with the `regex` package, whose `timeout=` bounds the search (the standard `re` cannot be
+interrupted), and all the searching of one `find_references` call is bounded by KEY_PATTERN_SECONDS.
+The patterns stay `re.Pattern` objects everywhere else (validation, settings, messages).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 from collections.abc import Iterable, Sequence
 
+import regex
+
+from pipe.errors import ConfigError
 from pipe.model import Commit, Reference, ReferenceKind, ReferenceSource
 
 _EDGE_BEFORE = r"(?<![A-Za-z0-9])"
@@ -30,6 +41,19 @@ _BITBUCKET_MERGE = re.compile(r"Merged in (?P<branch>\S+) \(pull request #(?P<pr
 _PR_SUFFIX = re.compile(r"\(pull request #(?P<pr>\d+)\)\s*$")
 # Global inline flags such as `(?i)` must open a pattern; they are moved in front of the wrapper.
 _LEADING_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
+KEY_PATTERN_SECONDS = 2.0  # for all the key searching of one run (a sane pattern needs milliseconds)
+_REGEX_FLAGS = {
+    re.IGNORECASE: regex.IGNORECASE,
+    re.MULTILINE: regex.MULTILINE,
+    re.DOTALL: regex.DOTALL,
+    re.VERBOSE: regex.VERBOSE,
+    re.ASCII: regex.ASCII,
+    re.UNICODE: regex.UNICODE,
+}
+
+
+class KeyPatternTooSlow(ConfigError):
+    """Searching a text for KEY_PATTERN took longer than the time allowed: the pattern backtracks."""
 
 
 def compile_key_pattern(text: str, flags: int = 0) -> re.Pattern[str]:
@@ -52,9 +76,37 @@ def compile_key_pattern(text: str, flags: int = 0) -> re.Pattern[str]:
     prefix, body = (leading.group(0), text[leading.end() :]) if leading else ("", text)
     end = "\n" if bare.flags & re.VERBOSE else ""  # a trailing `# comment` must not swallow the `)`
     try:
-        return re.compile(f"{prefix}{_EDGE_BEFORE}(?:{body}{end}){_EDGE_AFTER}", flags | re.ASCII)
+        wrapped = re.compile(f"{prefix}{_EDGE_BEFORE}(?:{body}{end}){_EDGE_AFTER}", flags | re.ASCII)
     except re.error as exc:  # e.g. a body that only compiles at the start of a pattern
         raise ValueError(f"{text!r} cannot be used as a key pattern: {exc}") from exc
+    try:
+        _searcher(wrapped.pattern, wrapped.flags)
+    except (regex.error, ValueError) as exc:  # `re` syntax the `regex` package reads differently
+        raise ValueError(f"{text!r} cannot be used as a key pattern: {exc}") from exc
+    return wrapped
+
+
+@functools.lru_cache(maxsize=16)
+def _searcher(pattern: str, flags: int) -> regex.Pattern[str]:
+    """The `re` pattern compiled by the `regex` package (its V0 mode follows `re`), to search with a timeout."""
+    translated = regex.V0
+    for flag, equivalent in _REGEX_FLAGS.items():
+        if flags & flag:
+            translated |= equivalent
+    if translated & regex.ASCII:
+        translated &= ~regex.UNICODE
+    return regex.compile(pattern, translated)
+
+
+def _user_text(pattern: re.Pattern[str]) -> str:
+    """The pattern as the user wrote it, without the token boundaries `compile_key_pattern` adds."""
+    text = pattern.pattern
+    leading = _LEADING_FLAGS.match(text)
+    prefix, body = (leading.group(0), text[leading.end() :]) if leading else ("", text)
+    start, end = _EDGE_BEFORE + "(?:", ")" + _EDGE_AFTER
+    if body.startswith(start) and body.rstrip("\n").endswith(end):
+        body = body[len(start) : len(body.rstrip("\n")) - len(end)]
+    return prefix + body.removesuffix("\n")
 
 
 def _is_wrapped(text: str) -> bool:
@@ -82,16 +134,32 @@ def parse_squash_pr_number(subject: str) -> int | None:
     return int(match["pr"]) if match else None
 
 
-def scan_text(text: str, key_pattern: re.Pattern[str] | None = None) -> list[tuple[ReferenceKind, str]]:
+def scan_text(
+    text: str, key_pattern: re.Pattern[str] | None = None, *, timeout: float = KEY_PATTERN_SECONDS
+) -> list[tuple[ReferenceKind, str]]:
     """Record IDs and keys in `text`, in the order they appear (repeats included).
 
     `key_pattern` must come from `compile_key_pattern` or `token_pattern` (it carries the token
-    boundaries); `find_references` takes care of that itself.
+    boundaries); `find_references` takes care of that itself. Searching for keys takes at most `timeout`
+    seconds, else KeyPatternTooSlow.
     """
     found = [(m.start(), 0, ReferenceKind.RECORD_ID, m.group(0)) for m in RECORD_ID.finditer(text)]
     if key_pattern is not None:
-        found += [(m.start(), 1, ReferenceKind.KEY, m.group(0)) for m in key_pattern.finditer(text) if m.group(0)]
+        searcher = _searcher(key_pattern.pattern, key_pattern.flags)
+        try:
+            keys = [m for m in searcher.finditer(text, timeout=max(timeout, 0.001)) if m.group(0)]
+        except TimeoutError:
+            raise KeyPatternTooSlow(_too_slow(key_pattern, timeout, len(text))) from None
+        found += [(m.start(), 1, ReferenceKind.KEY, m.group(0)) for m in keys]
     return [(kind, value) for _, _, kind, value in sorted(found)]
+
+
+def _too_slow(pattern: re.Pattern[str], seconds: float, length: int, where: str = "a text") -> str:
+    return (
+        f"KEY_PATTERN: searching {where} ({length:,} characters) for {_user_text(pattern)!r} took longer than "
+        f"{seconds:g}s: the pattern backtracks (a repeat inside a repeat, such as (a+)+ or (\\w+\\s?)+, tries "
+        "exponentially many ways to match a long text). Simplify it, e.g. FEAT-\\d+; nothing was written."
+    )
 
 
 def find_references(
@@ -107,14 +175,23 @@ def find_references(
     commits' from the oldest commit to the newest, each message's in reading order.
     """
     key_pattern = token_pattern(key_pattern) if key_pattern is not None else None
+    deadline = time.monotonic() + KEY_PATTERN_SECONDS
+
+    def scan(text: str, where: str) -> list[tuple[ReferenceKind, str]]:
+        try:
+            return scan_text(text, key_pattern, timeout=deadline - time.monotonic())
+        except KeyPatternTooSlow:
+            assert key_pattern is not None
+            raise KeyPatternTooSlow(_too_slow(key_pattern, KEY_PATTERN_SECONDS, len(text), where)) from None
+
     refs: dict[Reference, None] = {}  # an ordered set
     if branch:
-        for kind, value in scan_text(branch, key_pattern):
+        for kind, value in scan(branch, "the branch name"):
             refs.setdefault(Reference(kind, value, ReferenceSource.BRANCH))
     for commit in reversed(commits):
         merged = parse_bitbucket_merge(commit.subject) is not None
         source = ReferenceSource.MERGE_COMMIT if merged else ReferenceSource.COMMIT
-        for kind, value in scan_text(commit.message, key_pattern):
+        for kind, value in scan(commit.message, f"the message of commit {commit.short_sha}"):
             refs.setdefault(Reference(kind, value, source, commit.sha))
     return list(refs)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pipe.files import FileRefused, read_regular_file
+
 RELEASE_FILE = "release.json"
 
 
@@ -15,10 +17,10 @@ def shared_release_version(folder: Path | None, head: str | None) -> str | None:
     """The version an earlier step published for this same commit, if any."""
     if folder is None or not head:
         return None
-    path = folder / RELEASE_FILE
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        text = read_regular_file(folder / RELEASE_FILE, "BITBUCKET_PIPE_SHARED_STORAGE_DIR", limit=65536)
+        data = json.loads(text)
+    except (OSError, ValueError, FileRefused):
         return None
     if isinstance(data, dict) and data.get("head") == head and isinstance(data.get("version"), str):
         return data["version"]

@@ -18,6 +18,7 @@ from pipe.config.settings import Settings
 from pipe.errors import EXIT_SYNC_FAILED
 from pipe.log import Redactor
 from pipe.model import PipelineContext
+from pipe.report.outputs import Outputs
 
 Outcome = Literal["ok", "failed", "planned"]
 
@@ -30,6 +31,7 @@ class Start:
     redactor: Redactor
     context: PipelineContext
     repo: GitRepo | None  # None when the mode needs no clone and there is none
+    outputs: Outputs  # where the report and the journal go (checked writable at start-up)
     started: float  # time.monotonic() at start-up
     deadline: float  # time.monotonic() after which no request is sent (TIME_BUDGET)
     now: int  # wall clock at start-up, seconds since the epoch

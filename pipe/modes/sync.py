@@ -24,7 +24,7 @@ from pipe.report.shared_storage import RELEASE_FILE
 from pipe.report.summary import counts, plural, release_lines, summary_lines, verdict
 from pipe.sinks.airtable_records import NAME as RECORDS
 from pipe.sinks.base import Change, ReadWhenWritten, Target, TargetResult, TargetRun
-from pipe.sinks.journal import Journal, journal_path
+from pipe.sinks.journal import Journal
 from pipe.sinks.targets import build_targets
 
 log = logging.getLogger("pipe")
@@ -44,7 +44,9 @@ def run_sync(start: Start) -> Finish:
         log.info("Dry run: nothing is written. The plan:")
         results = [c.preview() for c in changes]
     else:
-        results = _apply(changes, Journal(journal_path(settings.run.report_path), facts.run_id))
+        outputs = start.outputs
+        journal = Journal(outputs.journal, facts.run_id, outputs.root, outputs.report_variable)
+        results = _apply(changes, journal)
     return _finish(start, facts, plan, results, clients, warnings, dry_run)
 
 

@@ -65,8 +65,9 @@ def rollback(start: Start, journal_path: Path) -> Finish:
         log.info("Dry run: nothing is written. The plan:")
     elif plan.to_write:
         assert client is not None
-        written_to = rollback_journal_path(settings.run.report_path, journal_path)
-        journal = Journal(written_to, start.context.run_id)
+        written_to = rollback_journal_path(start.outputs.report, journal_path)
+        root = start.outputs.root if start.outputs.report is not None else written_to.parent
+        journal = Journal(written_to, start.context.run_id, root, start.outputs.report_variable)
         try:
             RollbackWriter(client, journal).apply(plan)
         finally:

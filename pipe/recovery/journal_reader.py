@@ -8,17 +8,21 @@ written several times, the earliest `before` (what it held before the first writ
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipe.errors import UserError
+from pipe.files import FileRefused, read_regular_file
 from pipe.sinks.journal import JournalEntry
 
 REQUIRED_TEXT = ("service", "table", "record", "field")
 REQUIRED_ANY = ("before", "after")
 MAX_LISTED_PROBLEMS = 20
+# One line per field written: a run that writes 10,000 records of 10 fields journals about 30 MB.
+MAX_JOURNAL_BYTES = 64 * 1024 * 1024
 
 
 class JournalError(UserError):
@@ -39,7 +43,7 @@ class FieldHistory:
     before: Any  # before the first write in the journal
     after: Any  # after the last write in the journal
     writes: int = 1
-    lines: list[int] = field(default_factory=list)
+    lines: list[int] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -49,10 +53,10 @@ class RecordHistory:
     service: str
     table: str
     record: str
-    fields: dict[str, FieldHistory] = field(default_factory=dict)
+    fields: dict[str, FieldHistory] = dataclasses.field(default_factory=dict)
     created: bool | None = None  # from the record's first entry
     first_time: str | None = None
-    run_ids: list[str] = field(default_factory=list)
+    run_ids: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -71,16 +75,18 @@ class JournalContents:
 
 
 def read_journal(path: Path) -> JournalContents:
-    """Parse and group a journal file. Raises JournalError naming the file and every bad line."""
+    """Parse and group a journal file. Raises JournalError naming the file and every bad line, and for
+    anything that is not a regular file of at most MAX_JOURNAL_BYTES (a FIFO is refused without waiting
+    for a writer, `/dev/zero` without reading it)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path, "JOURNAL_FILE", limit=MAX_JOURNAL_BYTES).decode("utf-8")
+    except FileRefused as exc:
+        raise JournalError(f"{exc}; expected the journal file of a run") from None
     except FileNotFoundError:
         raise JournalError(
             f"JOURNAL_FILE: no such file {str(path)!r}. A run writes its journal beside its report "
             "(<report name>.journal.jsonl), and only when it wrote something."
         ) from None
-    except IsADirectoryError:
-        raise JournalError(f"JOURNAL_FILE: {str(path)!r} is a folder; expected the journal file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise JournalError(f"JOURNAL_FILE: {str(path)!r} cannot be read ({exc})") from None
     lines, problems = parse_journal_text(text)

@@ -37,6 +37,7 @@ from jinja2 import filters as jinja_filters
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from pipe.files import FileRefused, read_clone_file
 from pipe.release.errors import TemplateError
 from pipe.release.render import BUILTIN_DIR, LoadedTemplate, display_name, resolve_template_path
 
@@ -194,14 +195,19 @@ class _Loader(jinja2.BaseLoader):
         self.served: dict[str, str] = {}  # file name -> template name, to attribute errors
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
-        if template.startswith(BUILTIN_PREFIX):
-            path = BUILTIN_DIR / template[len(BUILTIN_PREFIX) :]
-        else:
-            path = resolve_template_path(template, self.root)
         try:
-            source = path.read_text(encoding="utf-8")
+            if template.startswith(BUILTIN_PREFIX):
+                path = BUILTIN_DIR / template[len(BUILTIN_PREFIX) :]
+                source = path.read_text(encoding="utf-8")
+            else:
+                path = resolve_template_path(template, self.root)
+                assert self.root is not None  # resolve_template_path refuses a user template without a root
+                # a user template is read like every file of the clone (pipe.files): no link out, bounded
+                source = read_clone_file(Path(template), self.root, "CHANGELOG_TEMPLATE").decode("utf-8")
         except FileNotFoundError as exc:
             raise jinja2.TemplateNotFound(template) from exc
+        except FileRefused as exc:
+            raise TemplateError(template, None, str(exc).removeprefix("CHANGELOG_TEMPLATE: ")) from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise TemplateError(template, None, f"cannot be read: {exc}") from exc
         self.served[str(path)] = _display(template)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipe.facts.run_facts import RunFacts
+from pipe.files import write_file
 from pipe.model import CommitRange, RecordOutcome, RecordPlan
 from pipe.plan.run_plan import RunPlan
 from pipe.report.summary import NO_OUTCOME, counts
@@ -80,10 +81,9 @@ def sync_report(
     return report
 
 
-def write_report(path: Path, report: Mapping[str, Any], redact: Callable[[str], str]) -> None:
-    """Write atomically (a later step may read it) with secrets redacted."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_report(
+    path: Path, report: Mapping[str, Any], redact: Callable[[str], str], root: Path, variable: str = "REPORT_FILE"
+) -> None:
+    """Write atomically (a later step may read it) with secrets redacted, through no link (pipe.files)."""
     text = redact(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_file(path, text + "\n", root, variable, create_parents=True)

@@ -8,12 +8,14 @@ nothing. A file without the version gets the section on top, below a leading `# 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipe.errors import UserError
+from pipe.files import FileRefused, check_output, write_file
 from pipe.sinks.base import Fixed, TargetResult, TargetRun
 from pipe.sinks.journal import Journal
 
@@ -50,11 +52,12 @@ class ChangelogPathError(UserError):
 
 
 def changelog_path(root: Path, relative: str) -> Path:
-    """The file `CHANGELOG_FILE` means: inside the repository (symlinks resolved), not a directory.
-    Checked when the release is gathered, before anything is written, and again by the sink."""
+    """The file `CHANGELOG_FILE` means, as given (links are not followed: the writer refuses them): inside the
+    repository also once links are resolved, not a directory. Checked before anything is written."""
     root = root.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or path == root:
+    path = Path(os.path.abspath(root / relative))
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root) or resolved == root or not path.is_relative_to(root):
         raise ChangelogPathError(
             f"CHANGELOG_FILE: got {relative!r}; expected a file path inside the repository ({root}), "
             "such as CHANGELOG.md"
@@ -94,6 +97,9 @@ class ChangelogFileTarget:
     def prepare(self) -> ChangelogFileChange | Fixed:
         """Reads the file; a path outside the clone or naming a directory stops the run (nothing written)."""
         path = changelog_path(self.root, self.display)
+        check_output(
+            Path(self.display), self.root.resolve(), "CHANGELOG_FILE", create_parents=True
+        )  # no link, no .git/
         try:
             current = path.read_text(encoding="utf-8") if path.is_file() else ""
         except (OSError, UnicodeDecodeError) as exc:
@@ -119,12 +125,9 @@ class ChangelogFileChange:
 
     def apply(self, journal: Journal, earlier: Sequence[TargetResult]) -> TargetResult:
         t = self.target
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            temporary.write_text(self.text, encoding="utf-8")
-            temporary.replace(self.path)  # atomic: a killed run never leaves half a changelog
-        except OSError as exc:
+        try:  # atomic, through no link: a killed run never leaves half a changelog (pipe.files)
+            write_file(Path(t.display), self.text, t.root.resolve(), "CHANGELOG_FILE", create_parents=True)
+        except (OSError, FileRefused) as exc:
             return TargetResult(t.display, "failed", f"CHANGELOG_FILE: {exc}")
         journal.record("file", t.display, t.version, {"section": (self.current if self.replaces else None, t.section)})
         return TargetResult(t.display, "written", f"{'replaced' if self.replaces else 'added'} {t.version}")

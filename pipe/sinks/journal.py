@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from pipe.files import open_for_append
+
 
 @dataclass(frozen=True)
 class JournalEntry:
@@ -40,9 +42,14 @@ def journal_path(report_path: Path | None) -> Path | None:
 
 
 class Journal:
-    def __init__(self, path: Path | None, run_id: str | None):
+    """`path` None: kept in memory only. `root`: the folder the journal file is written within, through no link
+    (pipe.files); default the file's own folder."""
+
+    def __init__(self, path: Path | None, run_id: str | None, root: Path | None = None, variable: str = "REPORT_FILE"):
         self.path = path
         self.run_id = run_id
+        self.root = root if root is not None else (path.parent if path is not None else None)
+        self.variable = variable
         self.entries: list[JournalEntry] = []
         self._file: TextIO | None = None
 
@@ -66,8 +73,8 @@ class Journal:
         if self.path is None:
             return
         if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
+            assert self.root is not None
+            self._file = open_for_append(self.path, self.root, self.variable, create_parents=True)
         data = asdict(entry)
         if not entry.unconfirmed:
             del data["unconfirmed"]  # only unconfirmed writes carry the key

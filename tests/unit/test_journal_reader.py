@@ -4,11 +4,13 @@ malformed line named by file and line."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from pipe.errors import EXIT_BAD_INPUT, UserError
+from pipe.recovery import journal_reader
 from pipe.recovery.journal_reader import JournalError, parse_journal_text, read_journal
 from pipe.sinks.journal import Journal
 
@@ -137,3 +139,17 @@ def test_a_missing_or_unreadable_journal_is_bad_input(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(JournalError, match="cannot be read"):
         read_journal(binary)
+
+
+def test_a_fifo_a_device_and_a_huge_file_are_refused_without_reading(tmp_path, monkeypatch):
+    fifo = tmp_path / "journal.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(JournalError, match=r"JOURNAL_FILE: '.*journal.jsonl' is a FIFO \(named pipe\), not a regular"):
+        read_journal(fifo)  # opening a FIFO to read it waits for a writer: it must not even wait
+    with pytest.raises(JournalError, match=r"JOURNAL_FILE: '/dev/zero' is a character device, not a regular file"):
+        read_journal(Path("/dev/zero"))
+    monkeypatch.setattr(journal_reader, "MAX_JOURNAL_BYTES", 1024)
+    big = tmp_path / "big.jsonl"
+    big.write_text(entry() * 20)
+    with pytest.raises(JournalError, match=r"is larger than 1024 bytes"):
+        read_journal(big)
