@@ -5,6 +5,8 @@ the report from the earlier targets' results and writes only the difference: the
 annotations that are new or changed (100 per request), and deletes annotations no longer found. A re-run that
 finds the same renders the same report and writes nothing.
 
+A run that covers no commit (a deployment re-run: nothing since the last one) leaves an existing report alone.
+
 It never fails a sync that succeeded: an unreachable auth proxy, a refusal or a rate limit is a warning and the
 result is `skipped`. The one exception is REQUIRE_RECORD (pipe.insights.policy), by design: its result is
 `failed`, so the step fails, whether or not the report could be sent.
@@ -99,6 +101,9 @@ class CodeInsightsChange:
         failures = [t.policy] if t.policy else []
         if t.client is None:
             return TargetResult(NAME, "failed", t.policy) if t.policy else TargetResult(NAME, "skipped", "off")
+        if self.current is not None and not t.facts.commit_range.commits and not t.policy:
+            # e.g. a deployment re-run: no commit since the last one, so nothing to add to what the report says
+            return TargetResult(NAME, "unchanged", "this run covers no commit; the report on the commit stays")
         report = self._render(earlier, failures)
         before = t.client.policy.stats["requests"]
         try:

@@ -45,3 +45,29 @@ def test_merge_without_a_token_leaves_the_state_alone_and_says_why(pipelines):
     assert result.code == 0, result.log
     assert "PR State" not in pipelines.fields("recWorkItem000107")
     assert "Pull-request state not read: BITBUCKET_ACCESS_TOKEN is not set" in result.log
+
+
+def test_a_deployment_rerun_that_covers_no_commit_leaves_the_report_alone(pipelines):
+    origin, clone = merged(pipelines)
+    head = origin.rev_parse("main")
+    deploy = pipelines.env(
+        head, branch="main", BITBUCKET_DEPLOYMENT_ENVIRONMENT="production", AIRTABLE_DEPLOYMENTS_TABLE="Deployments"
+    )
+
+    first = pipelines.run(deploy, clone.path)
+
+    assert first.code == 0, first.log
+    report = pipelines.report(head).fields
+    data = {d["title"]: d["value"] for d in report["data"]}
+    assert data["Stage"] == "deploy (production)" and data["Release"] == "1.4.1"
+    assert "FEAT-107 'API rate limit docs' Ready → Released" in report["details"]
+    assert "Release 1.4.1, deployed to production." in report["details"]
+
+    again = pipelines.run(deploy, clone.path)  # logged as deployed: no commit since, no record
+
+    assert again.code == 0, again.log
+    assert again.writes == []
+    assert pipelines.report(head).fields == report
+    assert "Bitbucket Code Insights report: unchanged (this run covers no commit; the report on the commit stays)" in (
+        again.log
+    )
