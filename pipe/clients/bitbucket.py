@@ -49,9 +49,10 @@ def bitbucket_policy(deadline: float | None = None, *, rate_limit_wait: float = 
     few attempts (nothing Bitbucket does for the pipe is worth holding a step up), and replays only of requests
     that cannot duplicate anything.
 
-    Bitbucket's 429 has no `Retry-After` and its window is an hour, so one retry after `rate_limit_wait` is all
-    that is tried. Replay-safe: GET, PUT and DELETE, and the annotations POST (a bulk upsert keyed by each
-    annotation's external id). A comment POST is never replayed: it could post the comment twice.
+    Bitbucket's 429 has no `Retry-After` and its window is an hour, so waiting longer than `rate_limit_wait`
+    between the three attempts would only hold the step up. Replay-safe: GET, PUT and DELETE, and the
+    annotations POST (a bulk upsert keyed by each annotation's external id). A comment POST is never replayed:
+    it could post the comment twice.
     """
     limiter = SlidingWindowLimiter(REQUESTS_PER_HOUR, 3600.0)
 

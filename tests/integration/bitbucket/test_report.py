@@ -180,3 +180,24 @@ def _set_status(pipelines, record_id: str, status: str) -> None:
         timeout=10,
     )
     answer.raise_for_status()
+
+
+def test_a_rate_limited_report_is_a_warning_and_the_sync_is_done(pipelines, monkeypatch):
+    import functools
+
+    import pipe.modes.sync
+    from pipe.clients.bitbucket import bitbucket_policy
+
+    monkeypatch.setattr(pipe.modes.sync, "bitbucket_policy", functools.partial(bitbucket_policy, rate_limit_wait=0.01))
+    origin = origin_repo(pipelines.git, *MESSAGES)
+    clone = pipelines.clone(origin, BRANCH)
+    head = origin.rev_parse(BRANCH)
+    limit = pipelines.bitbucket.add_fault("status", status=429, times=None, listener="proxy")
+
+    result = pipelines.run(pipelines.env(head), clone.path)
+
+    assert result.code == 0, result.log
+    assert limit.hits == 3  # tried three times, then given up
+    assert "Bitbucket's rate limit (1,000 requests per hour per token) is used up" in result.log
+    assert "The sync itself is not affected." in result.log
+    assert pipelines.fields("recWorkItem000107")["Status"] == "In Progress"
