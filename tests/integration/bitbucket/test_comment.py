@@ -166,3 +166,14 @@ def test_without_a_token_there_is_no_comment_and_the_report_still_goes_through_t
     assert pipelines.bitbucket.comments(WS, SLUG, PR) == []
     assert "No pull-request comment: BITBUCKET_ACCESS_TOKEN is not set" in result.log
     assert {r.listener for r in result.requests} == {"proxy"}
+
+
+def test_the_token_never_reaches_the_log_even_with_debug(pipelines):
+    origin, clone = review_clone(pipelines)
+
+    result = pipelines.run(pipelines.review_env(origin.rev_parse(BRANCH), DEBUG="true"), clone.path)
+
+    assert result.code == 0, result.log
+    assert "DEBUG:" in result.log and "/comments" in result.log  # the requests are logged
+    assert pipelines.token not in result.log
+    assert len(pipelines.bitbucket.comments(WS, SLUG, PR)) == 1
