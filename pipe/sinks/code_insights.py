@@ -41,7 +41,12 @@ def target(run: TargetRun) -> CodeInsightsTarget | None:
         return None
     client = run.clients.insights if b.code_insights else None
     if b.code_insights and client is None:
-        log.warning("No Code Insights report: BITBUCKET_REPO_FULL_NAME (or workspace and slug) is not set")
+        why = (
+            "BITBUCKET_REPO_FULL_NAME (or BITBUCKET_WORKSPACE and BITBUCKET_REPO_SLUG) is not set"
+            if run.facts.context.repo_full_name is None
+            else "BITBUCKET_API_PROXY is empty and no BITBUCKET_ACCESS_TOKEN is set, so nothing can authenticate it"
+        )
+        log.warning("No Code Insights report: %s", why)
     keys = run.settings.airtable.key_pattern is not None
     policy = missing_record_problem(run.facts, run.plan, keys) if b.require_record else None
     table = run.settings.airtable.table

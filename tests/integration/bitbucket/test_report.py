@@ -201,3 +201,22 @@ def test_a_rate_limited_report_is_a_warning_and_the_sync_is_done(pipelines, monk
     assert "Bitbucket's rate limit (1,000 requests per hour per token) is used up" in result.log
     assert "The sync itself is not affected." in result.log
     assert pipelines.fields("recWorkItem000107")["Status"] == "In Progress"
+
+
+def test_without_a_proxy_the_report_goes_with_the_token_or_not_at_all(pipelines):
+    origin = origin_repo(pipelines.git, *MESSAGES)
+    clone = pipelines.clone(origin, BRANCH)
+    head = origin.rev_parse(BRANCH)
+
+    alone = pipelines.run(pipelines.env(head, BITBUCKET_API_PROXY=""), clone.path)
+
+    assert alone.code == 0 and alone.requests == []
+    assert "No Code Insights report: BITBUCKET_API_PROXY is empty and no BITBUCKET_ACCESS_TOKEN is set" in alone.log
+
+    token = pipelines.run(
+        pipelines.env(head, BITBUCKET_API_PROXY="", BITBUCKET_ACCESS_TOKEN=pipelines.token), clone.path
+    )
+
+    assert token.code == 0, token.log
+    assert {(r.listener, r.identity) for r in token.requests} == {("api", "Release bot")}
+    assert pipelines.report(head).fields["result"] == "PASSED"
