@@ -18,8 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from testkit.bad_inputs import CASES, Case, Outcome, run_case  # noqa: E402
+from testkit.bitbucket_repo import pipe_proxy  # noqa: E402
 from testkit.emulators.airtable.emulator import AirtableEmulator  # noqa: E402
 from testkit.emulators.airtable.fixtures import SAMPLE_SEED_PATH  # noqa: E402
+from testkit.emulators.bitbucket.emulator import BitbucketEmulator  # noqa: E402
 from testkit.emulators.coda.emulator import CodaEmulator  # noqa: E402
 from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED  # noqa: E402
 
@@ -39,14 +41,17 @@ def run_one(case: Case) -> tuple[Outcome, str]:
     coda = None
     if case.coda:
         coda = CodaEmulator.from_seed(CODA_SEED, mutation_delay=0, rate_limits=None, id_seed=1).start()
+    bitbucket = BitbucketEmulator(proxy=pipe_proxy("acme", "product"), id_seed=1).start() if case.bitbucket else None
     try:
         with tempfile.TemporaryDirectory() as folder:
-            _ctx, outcome = run_case(case, Path(folder), airtable, coda)
+            _ctx, outcome = run_case(case, Path(folder), airtable, coda, bitbucket)
             return outcome, str(Path(folder).resolve())
     finally:
         airtable.stop()
         if coda is not None:
             coda.stop()
+        if bitbucket is not None:
+            bitbucket.stop()
 
 
 def message_of(case: Case, outcome: Outcome) -> str:

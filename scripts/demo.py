@@ -6,6 +6,8 @@ stage: a branch push (build), a pull request (review), the merge to main, then d
 staging and production. Between stages it prints the work items, so you can watch them move;
 after the merge it shows the rendered release notes, the Coda changelog rows and the Airtable
 release record. The emulators keep Airtable's rate limit (5 requests per second per base) on.
+A Bitbucket emulator (with the Pipelines auth proxy) receives the Code Insights report of every stage and the
+pull-request comment of the review, which the demo prints as a reader sees them.
 
     ./dev demo            # everything
     ./dev demo --keep     # leave .demo/ (the sample repository and the reports) afterwards
@@ -23,9 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipe.flow import run  # noqa: E402
+from testkit.bitbucket_repo import mirror, pipe_proxy  # noqa: E402
 from testkit.emulators.airtable import AirtableEmulator  # noqa: E402
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN  # noqa: E402
 from testkit.emulators.airtable.fixtures import SAMPLE_SEED_PATH as AIRTABLE_SEED  # noqa: E402
+from testkit.emulators.bitbucket import BitbucketEmulator  # noqa: E402
 from testkit.emulators.coda import CodaEmulator  # noqa: E402
 from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID  # noqa: E402
 from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED  # noqa: E402
@@ -34,6 +38,7 @@ from testkit.gitrepos import GitRepoBuilder, bitbucket_merge_message  # noqa: E4
 CODA_TOKEN = "fake-coda-token-for-the-demo"
 BRANCH = "feature/FEAT-107-rate-limit-docs"
 WATCHED = ("FEAT-105", "FEAT-106", "FEAT-107", "FEAT-108")
+WORKSPACE, SLUG, PR = "acme", "product", 42
 
 
 def banner(text: str) -> None:
@@ -55,6 +60,31 @@ def show_items(airtable: AirtableEmulator, title: str) -> None:
         )
 
 
+def show_report(bitbucket: BitbucketEmulator, commit: str) -> None:
+    """The Code Insights report on `commit`, as the commit's Reports panel shows it."""
+    found = [r for r in bitbucket.reports(WORKSPACE, SLUG, commit) if r.external_id == "airtable-coda-sync"]
+    if not found:
+        print(f"\n--- Bitbucket: no Code Insights report on {commit[:7]}")
+        return
+    fields = found[0].fields
+    print(f"\n--- Bitbucket Code Insights report on commit {commit[:7]}: {fields['title']} - {fields['result']}")
+    values = [
+        f"{d['title']}: {d['value']['text'] if isinstance(d['value'], dict) else d['value']}" for d in fields["data"]
+    ]
+    print("  " + " | ".join(values))
+    print(f"  {fields['details']}")
+    for annotation in found[0].annotations.values():
+        a = annotation.fields
+        print(f"  [{a['severity']} {a['result']}] {a['details']}")
+
+
+def show_comment(bitbucket: BitbucketEmulator) -> None:
+    comments = bitbucket.comments(WORKSPACE, SLUG, PR)
+    print(f"\n--- Bitbucket pull request #{PR}: {len(comments)} comment(s) by the pipe; the comment's Markdown:")
+    for comment in comments:
+        print(comment.raw)
+
+
 def make_repository(path: Path) -> GitRepoBuilder:
     """main with release 1.4.0 tagged, then work merged since: FEAT-105 and FEAT-106 (squash)."""
     if path.exists():
@@ -70,6 +100,8 @@ def make_repository(path: Path) -> GitRepoBuilder:
     repo.commit("build: upgrade the build image (recWorkItem000106)", {"Dockerfile": "FROM x\n"})
     repo.branch(BRANCH)
     repo.commit("docs(api): document the rate limits FEAT-107", {"docs/limits.md": "5 rps\n"})
+    # a mistyped record ID (13 characters after rec): the report and the comment point at this commit
+    repo.commit("docs(api): link the old ticket recWorkItem00107 FEAT-107", {"docs/limits.md": "5 rps, see ticket\n"})
     repo.commit(
         "feat!: bulk import replaces the CSV upload FEAT-108\n\nBREAKING CHANGE: /upload is gone.",
         {"import.py": "bulk\n"},
@@ -77,9 +109,16 @@ def make_repository(path: Path) -> GitRepoBuilder:
     return repo
 
 
-def pipelines_env(airtable: AirtableEmulator, coda: CodaEmulator, demo: Path, repo: GitRepoBuilder) -> dict:
+def pipelines_env(
+    airtable: AirtableEmulator, coda: CodaEmulator, demo: Path, repo: GitRepoBuilder, bitbucket: BitbucketEmulator
+) -> dict:
     """What a team passes as pipe variables, plus what Pipelines sets for every step."""
+    token = bitbucket.add_token(WORKSPACE, SLUG, scopes=["pullrequest"], name="Release bot")
     return {
+        "CI": "true",
+        "BITBUCKET_ACCESS_TOKEN": token,
+        "BITBUCKET_API_URL": bitbucket.url,  # in Pipelines: the default, http://api.bitbucket.org/2.0
+        "BITBUCKET_API_PROXY": bitbucket.proxy_url,  # in Pipelines: the default, http://host.docker.internal:29418
         "AIRTABLE_TOKEN": SAMPLE_READWRITE_TOKEN,
         "AIRTABLE_BASE_ID": SAMPLE_BASE_ID,
         "AIRTABLE_TABLE": "Work Items",
@@ -124,15 +163,20 @@ def main() -> int:
     with (
         AirtableEmulator.from_seed(AIRTABLE_SEED) as airtable,
         CodaEmulator.from_seed(CODA_SEED, mutation_delay=0.5) as coda,
+        BitbucketEmulator(proxy=pipe_proxy(WORKSPACE, SLUG)) as bitbucket,
     ):
         coda.add_token(CODA_TOKEN)
-        env = pipelines_env(airtable, coda, demo, repo)
+        mirror(bitbucket, repo, WORKSPACE, SLUG)
+        bitbucket.add_pull_request(WORKSPACE, SLUG, id=PR, source=BRANCH, title="Rate limit docs and bulk import")
+        env = pipelines_env(airtable, coda, demo, repo, bitbucket)
         print(f"Airtable emulator: {airtable.url}   Coda emulator: {coda.url}   repository: {repo.path}")
+        print(f"Bitbucket emulator: {bitbucket.url}   its Pipelines auth proxy: {bitbucket.proxy_url}")
         show_items(airtable, "before")
 
         repo.checkout(BRANCH)
         codes.append(step("1. BUILD: a push to a feature branch", env, repo, 101, BITBUCKET_BRANCH=BRANCH))
         show_items(airtable, "after the build")
+        show_report(bitbucket, repo.head())
 
         codes.append(
             step(
@@ -146,11 +190,30 @@ def main() -> int:
             )
         )
         show_items(airtable, "after the review")
+        show_report(bitbucket, repo.head())
+        show_comment(bitbucket)
+        bitbucket.clear_requests()
+        codes.append(
+            step(
+                "2b. RE-RUN of the review step: the comment already says it all",
+                env,
+                repo,
+                102,
+                BITBUCKET_BRANCH=BRANCH,
+                BITBUCKET_PR_ID="42",
+                BITBUCKET_PR_DESTINATION_BRANCH="main",
+            )
+        )
+        comment_writes = [r for r in bitbucket.requests if "/comments" in r.path and r.method != "GET"]
+        print(f"\n--- Bitbucket: {len(comment_writes)} write(s) to the comment on the re-run")
 
         repo.checkout("main")
         repo.merge(BRANCH, bitbucket_merge_message(BRANCH, 42))
+        mirror(bitbucket, repo, WORKSPACE, SLUG)
+        bitbucket.set_pull_request_state(WORKSPACE, SLUG, PR, "MERGED")
         codes.append(step("3. MERGE: the push to main", env, repo, 103, BITBUCKET_BRANCH="main"))
         show_items(airtable, "after the merge")
+        show_report(bitbucket, repo.head())
         print("\n--- CHANGELOG.md written into the clone")
         print((repo.path / "CHANGELOG.md").read_text())
         print("--- Coda 'Changelog' rows")
@@ -174,6 +237,7 @@ def main() -> int:
                 )
             )
             show_items(airtable, f"after the deployment to {environment}")
+        show_report(bitbucket, repo.head())
 
         codes.append(
             step(

@@ -32,9 +32,11 @@ import pipe.sinks.coda_page
 import pipe.sinks.coda_rows
 from pipe.clients.coda import MutationPolling
 from pipe.flow import run
+from testkit.bitbucket_repo import mirror
 from testkit.emulators.airtable import Fault
 from testkit.emulators.airtable.emulator import AirtableEmulator
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READONLY_TOKEN, SAMPLE_READWRITE_TOKEN
+from testkit.emulators.bitbucket.emulator import BitbucketEmulator
 from testkit.emulators.coda.emulator import CodaEmulator
 from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID
 from testkit.gitrepos import GitRepoBuilder, GitRepoFactory, bitbucket_merge_message
@@ -43,6 +45,7 @@ WRITES = ("POST", "PATCH", "PUT", "DELETE")
 CODA_TOKEN = "fake-coda-token-bad-input"
 CONFIG = ".airtable-coda-sync.yml"
 FEATURE_BRANCH = "feature/FEAT-107-rate-limit-docs"
+BITBUCKET_PR = 7
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Ctx:
     env: dict[str, str]
     cwd: Path
     git: GitRepoFactory
+    bitbucket: BitbucketEmulator | None = None  # with an auth proxy for acme/product (case.bitbucket)
 
     def write(self, name: str, content: str | bytes) -> None:
         """A file in the repository's working tree (not committed)."""
@@ -85,6 +89,23 @@ class Ctx:
         if coda:
             self.use_coda()
 
+    def review_stage(self, *, scopes: Sequence[str] = ("pullrequest",), pr: int = BITBUCKET_PR) -> str:
+        """Switch to the review stage of pull request `pr` inside Pipelines, the repository mirrored into the
+        Bitbucket emulator, with an access token of `scopes`; returns the token."""
+        assert self.bitbucket is not None, "the case must say bitbucket=True"
+        mirror(self.bitbucket, self.repo, "acme", "product")
+        self.bitbucket.add_pull_request("acme", "product", id=pr, source=FEATURE_BRANCH, title="Rate limit docs")
+        token = self.bitbucket.add_token("acme", "product", scopes=scopes, name="Release bot")
+        self.env.update(
+            CI="true",
+            BITBUCKET_PR_ID=str(pr),
+            BITBUCKET_PR_DESTINATION_BRANCH="main",
+            BITBUCKET_ACCESS_TOKEN=token,
+            BITBUCKET_API_URL=self.bitbucket.url,
+            BITBUCKET_API_PROXY=self.bitbucket.proxy_url,
+        )
+        return token
+
     def use_coda(self, token: str = CODA_TOKEN) -> None:
         assert self.coda is not None, "the case must say coda=True"
         self.env.update(
@@ -105,6 +126,7 @@ class Case:
     message: str | tuple[str, ...]  # fragment(s) of the log the user needs to see
     writes: bool = False  # may anything be written?
     coda: bool = False  # needs the Coda emulator
+    bitbucket: bool = False  # needs the Bitbucket emulator (with its auth proxy for acme/product)
     xfail: str | None = None  # the pipe's current behaviour is wrong: why (strict xfail)
     check: Callable[[Ctx, Outcome], None] | None = None  # further assertions
 
@@ -119,11 +141,12 @@ class Outcome:
     out: str
     airtable_writes: list[str] = field(default_factory=list)
     coda_writes: list[str] = field(default_factory=list)
+    bitbucket_writes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # CHANGELOG files and files made outside the repository
 
     @property
     def written(self) -> list[str]:
-        return [*self.airtable_writes, *self.coda_writes, *self.files]
+        return [*self.airtable_writes, *self.coda_writes, *self.bitbucket_writes, *self.files]
 
     def problems(self, case: Case, secrets: Sequence[str]) -> list[str]:
         """Every way the outcome breaks the catalogue's promise for `case` (empty: all kept)."""
@@ -180,17 +203,25 @@ def base_env(airtable: AirtableEmulator, repo: GitRepoBuilder, tmp: Path) -> dic
     }
 
 
-def make_ctx(tmp: Path, airtable: AirtableEmulator, coda: CodaEmulator | None) -> Ctx:
+def make_ctx(
+    tmp: Path, airtable: AirtableEmulator, coda: CodaEmulator | None, bitbucket: BitbucketEmulator | None = None
+) -> Ctx:
     git = GitRepoFactory(tmp)
     repo = base_repo(git)
     if coda is not None:
         coda.add_token(CODA_TOKEN)
-    return Ctx(tmp, airtable, coda, repo, base_env(airtable, repo, tmp), repo.path, git)
+    return Ctx(tmp, airtable, coda, repo, base_env(airtable, repo, tmp), repo.path, git, bitbucket)
 
 
-def run_case(case: Case, tmp: Path, airtable: AirtableEmulator, coda: CodaEmulator | None) -> tuple[Ctx, Outcome]:
+def run_case(
+    case: Case,
+    tmp: Path,
+    airtable: AirtableEmulator,
+    coda: CodaEmulator | None,
+    bitbucket: BitbucketEmulator | None = None,
+) -> tuple[Ctx, Outcome]:
     """Set the case up, run the pipe once (its log captured) and collect what was written."""
-    ctx = make_ctx(tmp, airtable, coda)
+    ctx = make_ctx(tmp, airtable, coda, bitbucket)
     case.setup(ctx)
     outside_before = _outside_files(ctx)
     changelog = ctx.repo.path / "CHANGELOG.md"
@@ -210,6 +241,12 @@ def run_case(case: Case, tmp: Path, airtable: AirtableEmulator, coda: CodaEmulat
             f"Coda {r.method} {r.path} -> {r.status}"
             for r in coda.requests
             if r.method in WRITES and _accepted(r.status) and not _probe(r.body)
+        ]
+    if bitbucket is not None:
+        outcome.bitbucket_writes = [
+            f"Bitbucket {r.method} {r.path} -> {r.status}"
+            for r in bitbucket.requests
+            if r.method in WRITES and _accepted(r.status)
         ]
     outcome.files = [str(changelog)] if _file_state(changelog) != changelog_before else []
     outcome.files += sorted(_outside_files(ctx) - outside_before)
@@ -263,7 +300,13 @@ def _outside_files(ctx: Ctx) -> set[str]:
 
 
 def secrets_of(ctx: Ctx) -> list[str]:
-    return [ctx.env.get("AIRTABLE_TOKEN", ""), ctx.env.get("CODA_API_TOKEN", ""), SAMPLE_READWRITE_TOKEN, CODA_TOKEN]
+    return [
+        ctx.env.get("AIRTABLE_TOKEN", ""),
+        ctx.env.get("CODA_API_TOKEN", ""),
+        ctx.env.get("BITBUCKET_ACCESS_TOKEN", ""),
+        SAMPLE_READWRITE_TOKEN,
+        CODA_TOKEN,
+    ]
 
 
 # -- setups ------------------------------------------------------------------------------------------
@@ -525,6 +568,44 @@ def _assert_in(outcome: Outcome, fragment: str) -> None:
 
 def check_no_injection(ctx: Ctx, outcome: Outcome) -> None:
     assert not (ctx.tmp / "injected.txt").exists()
+
+
+def bitbucket_review(*, scopes: Sequence[str] = ("pullrequest",), deleted: bool = False) -> Callable[[Ctx], None]:
+    def setup(ctx: Ctx) -> None:
+        ctx.review_stage(scopes=scopes)
+        if deleted:
+            assert ctx.bitbucket is not None
+            ctx.bitbucket.delete_pull_request("acme", "product", BITBUCKET_PR)
+
+    return setup
+
+
+def check_review_synced_without_a_comment(ctx: Ctx, outcome: Outcome) -> None:
+    assert status_of(ctx, "FEAT-107") == "In Review"
+    assert ctx.bitbucket is not None
+    assert not [w for w in outcome.bitbucket_writes if "/comments" in w]
+    assert [w for w in outcome.bitbucket_writes if "/reports/" in w], "the report still goes through the proxy"
+
+
+MANY_REFERENCES = 1_100
+
+
+def many_references(ctx: Ctx) -> None:
+    """A commit naming 1,100 record IDs, none of which exists (a pasted export, say)."""
+    ids = " ".join(f"rec{i:014d}" for i in range(MANY_REFERENCES))
+    ctx.commit(f"chore: import the old tracker's links {ids}")
+    ctx.review_stage()
+
+
+def check_many_references(ctx: Ctx, outcome: Outcome) -> None:
+    assert ctx.bitbucket is not None
+    assert status_of(ctx, "FEAT-107") == "In Review"
+    report = ctx.bitbucket.report("acme", "product", ctx.env["BITBUCKET_COMMIT"], "airtable-coda-sync")
+    assert len(report.annotations) == 1000 and "acs-more" in report.annotations
+    posts = [r for r in ctx.bitbucket.requests if r.operation == "bulkCreateOrUpdateAnnotations"]
+    assert len(posts) == 10 and all(len(r.body) <= 100 for r in posts)
+    comment = ctx.bitbucket.comments("acme", "product", BITBUCKET_PR)[0].raw
+    assert "more records | | |" in comment and len(comment) < 30_000
 
 
 # Why entries are marked xfail: the pipe's behaviour is wrong there and the fix belongs in a file this
@@ -1195,6 +1276,41 @@ CASES: list[Case] = [
         writes=True,
         coda=True,
         check=check_token_masked,
+    ),
+    # -- Bitbucket --------------------------------------------------------------------------------------
+    Case(
+        "bitbucket-token-scope",
+        "`BITBUCKET_ACCESS_TOKEN` without the `pullrequest` scope (only `repository`)",
+        bitbucket_review(scopes=("repository",)),
+        0,
+        (
+            "BITBUCKET_ACCESS_TOKEN lacks the scope pullrequest needed for reading the comments of pull request #7 "
+            "(403: it has repository)",
+            "The sync itself is not affected.",
+        ),
+        writes=True,
+        bitbucket=True,
+        check=check_review_synced_without_a_comment,
+    ),
+    Case(
+        "bitbucket-pr-deleted",
+        "`BITBUCKET_PR_ID` names a pull request that was deleted",
+        bitbucket_review(deleted=True),
+        0,
+        "pull request #7 was not found in acme/product (deleted?)",
+        writes=True,
+        bitbucket=True,
+        check=check_review_synced_without_a_comment,
+    ),
+    Case(
+        "references-over-1000",
+        f"a commit naming {MANY_REFERENCES:,} record IDs that do not exist (more than a report's 1,000 annotations)",
+        many_references,
+        0,
+        "Bitbucket Code Insights report: written (PASSED, 1000 annotation(s), 11 write(s))",
+        writes=True,
+        bitbucket=True,
+        check=check_many_references,
     ),
     # -- output files ---------------------------------------------------------------------------------
     Case(

@@ -50,6 +50,12 @@ class FieldMapping(_Strict):
     merged_at: str | None = "Merged At"
     staged_at: str | None = Field(None, description="Time of the first deployment to a pre-release environment")
     released_at: str | None = "Released At"
+    pull_request_state: str | None = Field(
+        None, description="The pull request's state: OPEN at review, MERGED at merge (read with BITBUCKET_ACCESS_TOKEN)"
+    )
+    sync_error: str | None = Field(
+        None, description="Why the record's last sync failed or was skipped, in plain words; cleared once it syncs"
+    )
 
     def written(self) -> dict[str, str]:
         """Logical name -> field name, for the fields the pipe may write (title is only read)."""

@@ -22,7 +22,7 @@ from pipe.config.file import (
     load_file_config,
 )
 from pipe.config.values import parse_bool
-from pipe.config.variables import SECRET_VARIABLES, PipeVariables, variable_names
+from pipe.config.variables import EMPTY_MEANS_NONE, SECRET_VARIABLES, PipeVariables, variable_names
 from pipe.errors import ConfigError
 from pipe.release.config import ReleaseConfig
 
@@ -84,6 +84,17 @@ class CodaSettings:
 
 
 @dataclass(frozen=True)
+class BitbucketSettings:
+    """Where the pipe reports in Bitbucket itself: the Code Insights report and the pull-request comment."""
+
+    token: str | None  # BITBUCKET_ACCESS_TOKEN: the pull-request comment, the merged pull request's state
+    api_url: str
+    proxy: str | None  # the Pipelines auth proxy for Code Insights; None: none (the token, if any, instead)
+    code_insights: bool  # CODE_INSIGHTS, by default on inside Pipelines
+    require_record: bool  # REQUIRE_RECORD
+
+
+@dataclass(frozen=True)
 class ReleaseSettings:
     version: str | None  # VERSION
     prerelease: str | None  # PRERELEASE: compute the next version as a pre-release of this channel (rc…)
@@ -103,6 +114,7 @@ class Settings:
     report_path: Path | None
     release_config: ReleaseConfig = ReleaseConfig()
     warnings: tuple[str, ...] = ()
+    inside_pipelines: bool = False  # CI and BITBUCKET_BUILD_NUMBER are set: the default of CODE_INSIGHTS
 
     @property
     def secrets(self) -> list[str]:
@@ -153,6 +165,17 @@ class Settings:
         )
 
     @property
+    def bitbucket(self) -> BitbucketSettings:
+        v = self.variables
+        return BitbucketSettings(
+            token=v.BITBUCKET_ACCESS_TOKEN,
+            api_url=v.BITBUCKET_API_URL,
+            proxy=v.BITBUCKET_API_PROXY,
+            code_insights=self.inside_pipelines if v.CODE_INSIGHTS is None else v.CODE_INSIGHTS,
+            require_record=v.REQUIRE_RECORD,
+        )
+
+    @property
     def release(self) -> ReleaseSettings:
         v = self.variables
         return ReleaseSettings(
@@ -173,7 +196,7 @@ def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
     problems: list[str] = []
     warnings: list[str] = []
     known = set(variable_names())
-    raw = {name: env[name] for name in known if env.get(name, "") != ""}
+    raw = {name: env[name] for name in known if env.get(name, "") != "" or (name in EMPTY_MEANS_NONE and name in env)}
 
     variables = _validate_variables(raw, problems)
     warnings.extend(_unknown_variable_warnings(env, known))
@@ -198,7 +221,14 @@ def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
         report_path=_report_path(variables, env),
         release_config=release or ReleaseConfig(),
         warnings=tuple(warnings),
+        inside_pipelines=inside_pipelines(env),
     )
+
+
+def inside_pipelines(env: Mapping[str, str]) -> bool:
+    """Bitbucket Pipelines sets `CI=true` and `BITBUCKET_BUILD_NUMBER` for every step and forwards both to pipes
+    (bitbucket-pipes.md §4.1); the toolkit also proxies Code Insights only when `CI` is set."""
+    return env.get("CI", "").strip().lower() == "true" and bool(env.get("BITBUCKET_BUILD_NUMBER", "").strip())
 
 
 def _validate_variables(raw: dict[str, str], problems: list[str]) -> PipeVariables | None:

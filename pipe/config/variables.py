@@ -39,7 +39,19 @@ def _prerelease_identifier(value: object) -> str:
 PrereleaseId = Annotated[str, BeforeValidator(_prerelease_identifier)]
 StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "check"]
 
-SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN"})
+SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN", "BITBUCKET_ACCESS_TOKEN"})
+# Variables whose empty value means "none" rather than "not given" (`BITBUCKET_API_PROXY: ""`: no proxy).
+EMPTY_MEANS_NONE = frozenset({"BITBUCKET_API_PROXY"})
+
+
+def _http_url_or_none(value: object) -> str | None:
+    """An http(s) URL, or None for an empty value (see EMPTY_MEANS_NONE)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_http_url(value)
+
+
+OptionalHttpUrl = Annotated[str | None, BeforeValidator(_http_url_or_none)]
 
 
 def _var(
@@ -179,6 +191,37 @@ class PipeVariables(BaseModel):
         "gives `2.0.0-rc.1`, then `2.0.0-rc.2`... After a pre-release tag the next release is a pre-release "
         "of the same identifier even without it; set `VERSION` to leave the pre-release line.",
         readme_default="none (a pre-release only after a pre-release tag)",
+    )
+    CODE_INSIGHTS: Flag | None = _var(
+        "Publish a Code Insights report on `BITBUCKET_COMMIT` at every stage (the linked records, their status "
+        "before and after, the release, annotations for mistyped or missing records and failures; see "
+        "docs/bitbucket-report-and-comment.md). Needs no credentials inside Pipelines (the auth proxy adds "
+        "them). A report that cannot be sent is a warning, never a failed sync.",
+        readme_default="`true` inside Pipelines (`CI` and `BITBUCKET_BUILD_NUMBER` set), else `false`",
+    )
+    REQUIRE_RECORD: Flag = _var(
+        "Policy: a branch build or pull request whose branch and commits reference no Airtable record gets a "
+        "FAILED Code Insights report and the step fails, so a passing report can be made a merge check.",
+        default=False,
+        readme_default="`false`",
+    )
+    BITBUCKET_ACCESS_TOKEN: str | None = _var(
+        "Bitbucket repository access token (secured variable), with the least scope `pullrequest` (read pull "
+        "requests and comment on them): keeps one comment up to date on the pull request at the review stage and "
+        "reads the merged pull request's state at the merge stage. Without it the pipe writes no comment.",
+    )
+    BITBUCKET_API_URL: HttpUrl = _var(
+        "Base URL of the Bitbucket API, for tests and self-hosted runners. Code Insights requests go there "
+        "through `BITBUCKET_API_PROXY`; requests with `BITBUCKET_ACCESS_TOKEN` go there directly (over https "
+        "for `api.bitbucket.org`).",
+        default="http://api.bitbucket.org/2.0",
+        readme_default="`http://api.bitbucket.org/2.0`",
+    )
+    BITBUCKET_API_PROXY: OptionalHttpUrl = _var(
+        "The Pipelines auth proxy Code Insights requests go through (it adds the credentials); empty for none "
+        "(then the report is sent with `BITBUCKET_ACCESS_TOKEN`, if given).",
+        default="http://host.docker.internal:29418",
+        readme_default="`http://host.docker.internal:29418`",
     )
 
 

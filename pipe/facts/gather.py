@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipe.clients.airtable import AirtableClient, TableSchema
+from pipe.clients.bitbucket import BitbucketClient
 from pipe.clients.git import GitRepo
 from pipe.config.settings import RunSettings, Settings
 from pipe.facts.airtable_state import read_state, unknown_resolution
@@ -20,6 +21,7 @@ from pipe.facts.deployments import deployments_to, last_deployment, since_deploy
 from pipe.facts.fields import pin_fields
 from pipe.facts.history import branch_name, change_range
 from pipe.facts.pipelines import detect_stage
+from pipe.facts.pull_requests import merged_pull_requests
 from pipe.facts.references import find_references, near_miss_record_ids
 from pipe.facts.release import gather_release
 from pipe.facts.run_facts import Deployment, ReleaseFacts, RunFacts, TableFields
@@ -42,7 +44,10 @@ def gather(
     airtable: AirtableClient | None,
     masker: Masker,
     now: int,
+    *,
+    bitbucket: BitbucketClient | None = None,
 ) -> RunFacts:
+    """`bitbucket`: a client with BITBUCKET_ACCESS_TOKEN, to read the merged pull requests' state at merge."""
     run = settings.run
     branch = branch_name(repo, context.branch)
     decision = detect_stage(run.stage, context, run.main_branch, branch)
@@ -84,6 +89,7 @@ def gather(
         recent_window=max(MIN_RECENT_WINDOW, 2 * run.time_budget),
         release=release,
         last_deployment=last,
+        pull_requests=merged_pull_requests(bitbucket, decision.stage, commit_range, settings),
     )
     return scrub(facts, masker, keep=(LoadedTemplate,))
 

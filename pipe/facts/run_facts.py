@@ -5,7 +5,8 @@ Plans (`pipe.plan`) are pure functions of these facts; targets (`pipe.sinks`) re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from pipe.config.file import DeploymentFields, FieldMapping, ReleaseFields
 from pipe.model import Commit, CommitRange, PipelineContext, Reference, Resolution, Stage
@@ -50,6 +51,15 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class PullRequestFacts:
+    """A pull request as Bitbucket has it (read with BITBUCKET_ACCESS_TOKEN)."""
+
+    number: int
+    state: str | None  # OPEN, MERGED, DECLINED or SUPERSEDED
+    url: str | None  # its web page
+
+
+@dataclass(frozen=True)
 class RunFacts:
     stage: Stage
     stage_reason: str
@@ -68,6 +78,8 @@ class RunFacts:
     release: ReleaseFacts | None = None
     last_deployment: Deployment | None = None  # deploy with a deployments log: the last one to this environment
     masked: int = 0  # how many token-shaped strings were masked in commit messages and titles
+    # merge, with BITBUCKET_ACCESS_TOKEN: reference value -> the pull request that merged it (pipe.facts.pull_requests)
+    pull_requests: Mapping[str, PullRequestFacts] = field(default_factory=dict)
 
     @property
     def environment(self) -> str | None:

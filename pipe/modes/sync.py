@@ -11,17 +11,19 @@ import time
 from collections.abc import Sequence
 
 from pipe.clients.airtable import AirtableClient, airtable_policy
+from pipe.clients.bitbucket import BitbucketClient, bitbucket_policy
 from pipe.clients.coda import CodaClient, coda_policy
 from pipe.clients.services import Clients
 from pipe.config.settings import Settings
 from pipe.errors import SyncError, UserError
 from pipe.facts.gather import gather
 from pipe.facts.run_facts import RunFacts
+from pipe.model import PipelineContext
 from pipe.modes.base import Finish, Outcome, Start
 from pipe.plan.run_plan import RunPlan, plan_run
 from pipe.report.json_report import sync_report
 from pipe.report.shared_storage import RELEASE_FILE
-from pipe.report.summary import counts, plural, release_lines, summary_lines, verdict
+from pipe.report.summary import counts, plural, release_lines, side_lines, summary_lines, verdict
 from pipe.sinks.airtable_records import NAME as RECORDS
 from pipe.sinks.base import Change, ReadWhenWritten, Target, TargetResult, TargetRun
 from pipe.sinks.journal import Journal
@@ -33,8 +35,10 @@ log = logging.getLogger("pipe")
 def run_sync(start: Start) -> Finish:
     settings = start.settings
     assert start.repo is not None  # the sync mode needs a clone (pipe.modes.MODES)
-    clients = open_clients(settings, start.deadline)
-    facts = gather(settings, start.repo, start.context, clients.airtable, start.redactor, start.now)
+    clients = open_clients(settings, start.deadline, start.context)
+    facts = gather(
+        settings, start.repo, start.context, clients.airtable, start.redactor, start.now, bitbucket=clients.bitbucket
+    )
     warnings = _near_miss_warnings(facts)
     plan = plan_run(facts, settings.workflow, settings.airtable.table or "")
     dry_run = settings.run.dry_run
@@ -50,14 +54,32 @@ def run_sync(start: Start) -> Finish:
     return _finish(start, facts, plan, results, clients, warnings, dry_run)
 
 
-def open_clients(settings: Settings, deadline: float | None) -> Clients:
+def open_clients(settings: Settings, deadline: float | None, context: PipelineContext | None = None) -> Clients:
     """Clients for the services the settings name; nothing is sent until a client is used."""
     a, c = settings.airtable, settings.coda
     airtable = None
     if a.token and a.base_id and a.table:
         airtable = AirtableClient(a.token, a.base_id, a.table, a.api_url, airtable_policy(a.rate_limit_wait, deadline))
     coda = CodaClient(c.token, c.doc_id, c.api_url, coda_policy(deadline)) if c.token and c.doc_id else None
-    return Clients(airtable, coda)
+    bitbucket, insights = _bitbucket_clients(settings, context)
+    return Clients(airtable, coda, bitbucket, insights)
+
+
+def _bitbucket_clients(
+    settings: Settings, context: PipelineContext | None
+) -> tuple[BitbucketClient | None, BitbucketClient | None]:
+    """(with the token, for Code Insights). The report goes through the auth proxy, or with the token when there
+    is no proxy. Their requests are bounded by the policy's few attempts, not by TIME_BUDGET: the report tells
+    what happened also when Airtable used the whole budget up."""
+    b = settings.bitbucket
+    repo = context.repo_full_name if context is not None else None
+    if repo is None:
+        return None, None
+    token = BitbucketClient(b.api_url, repo, bitbucket_policy(), token=b.token) if b.token else None
+    insights = None
+    if b.code_insights:
+        insights = BitbucketClient(b.api_url, repo, bitbucket_policy(), proxy=b.proxy) if b.proxy else token
+    return token, insights
 
 
 def _prepare(targets: Sequence[Target]) -> list[Change]:
@@ -108,6 +130,8 @@ def _finish(
     if plan.release is not None:
         for line in release_lines(plan.release, published):
             log.info(line)
+    for line in side_lines(results):
+        log.info(line)
     tally = counts(plan.records, outcomes)
     failed, line = verdict(tally, results, plan.release, dry_run)
     outcome: Outcome = "planned" if dry_run else ("failed" if failed else "ok")

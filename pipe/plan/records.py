@@ -9,7 +9,7 @@ from typing import Any
 
 from pipe.clients.airtable import AirtableConfigError
 from pipe.config.file import Workflow
-from pipe.facts.run_facts import RunFacts
+from pipe.facts.run_facts import PullRequestFacts, RunFacts
 from pipe.model import (
     FieldChange,
     RecordPlan,
@@ -20,6 +20,7 @@ from pipe.model import (
     Resolution,
     Stage,
 )
+from pipe.plan.sync_errors import skip_reason, sync_error_change
 from pipe.plan.workflow import STAGE_TIMES, decide_status, furthest, implied_status
 
 # Fields written once and then kept: re-runs and later stages must not move these times.
@@ -31,8 +32,11 @@ def airtable_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def desired_links(facts: RunFacts, sha: str | None, releases: bool) -> dict[str, Any]:
-    """Logical field name -> value this run writes (before write-once rules and the mapping)."""
+def desired_links(
+    facts: RunFacts, sha: str | None, releases: bool, pull_request: PullRequestFacts | None = None
+) -> dict[str, Any]:
+    """Logical field name -> value this run writes (before write-once rules and the mapping). `pull_request`: at
+    merge, the pull request that merged the record, as read from Bitbucket (pipe.facts.pull_requests)."""
     ctx = facts.context
     values: dict[str, Any] = {
         "commit": sha,
@@ -44,6 +48,10 @@ def desired_links(facts: RunFacts, sha: str | None, releases: bool) -> dict[str,
         values["branch"] = facts.branch
     if facts.stage is Stage.REVIEW:
         values["pull_request"] = ctx.pr_url
+        values["pull_request_state"] = "OPEN" if ctx.pr_id else None  # a pull-request pipeline runs on open ones
+    if facts.stage is Stage.MERGE and pull_request is not None:
+        values["pull_request"] = pull_request.url
+        values["pull_request_state"] = pull_request.state
     now = airtable_time(facts.now)
     if facts.stage is Stage.MERGE:
         values["merged_at"] = now
@@ -139,7 +147,8 @@ def _with_changes(
             status_after = target
             changes.append(FieldChange(status_field, None, target))
     sha = _record_commit(plan.sources, facts, order)
-    for logical, value in desired_links(facts, sha, releases).items():
+    pull_request = next((facts.pull_requests[s.value] for s in plan.sources if s.value in facts.pull_requests), None)
+    for logical, value in desired_links(facts, sha, releases, pull_request).items():
         name = fields.get(logical)
         if not name:
             continue
@@ -149,6 +158,12 @@ def _with_changes(
         if known and _same(before, value):
             continue
         changes.append(FieldChange(name, before, value))
+    error_field = fields.get("sync_error")
+    if error_field and known:
+        reason = skip_reason(workflow, facts, status_before, target)
+        change = sync_error_change(error_field, current.get(error_field), reason)
+        if change is not None:
+            changes.append(change)
     return replace(plan, status_before=status_before, status_after=status_after, changes=tuple(changes))
 
 

@@ -6,10 +6,20 @@ from collections.abc import Mapping, Sequence
 
 from pipe.model import RecordOutcome, RecordPlan
 from pipe.plan.release import ReleasePlan
+from pipe.sinks import code_insights, pr_comment, sync_errors
 from pipe.sinks.airtable_records import NAME as RECORDS
 from pipe.sinks.base import TargetResult
 
 NO_OUTCOME = RecordOutcome()
+# Targets that report on the sync rather than publish the release: listed on their own lines, never as a
+# release's targets (their failures still count).
+SIDE_TARGETS = frozenset({sync_errors.NAME, pr_comment.NAME, code_insights.NAME})
+
+
+def side_lines(results: Sequence[TargetResult]) -> list[str]:
+    """`Bitbucket Code Insights report: written (PASSED, 2 annotation(s), 3 write(s))`, one per side target."""
+    shown = [r for r in results if r.target in SIDE_TARGETS and (r.detail or r.status != "unchanged")]
+    return [f"{r.target}: {r.status}" + (f" ({r.detail})" if r.detail else "") for r in shown]
 
 
 def plural(n: int, noun: str, many: str | None = None) -> str:
@@ -72,6 +82,7 @@ def counts(plans: Sequence[RecordPlan], outcomes: Mapping[str, RecordOutcome]) -
 def release_lines(release: ReleasePlan, results: Sequence[TargetResult]) -> list[str]:
     """The release's targets, one line each, aligned: `  CHANGELOG.md:         written (added 1.4.0)`."""
     lines = [f"Release {release.version}: {plural(len(release.notes.entries), 'entry', 'entries')}"]
+    results = [r for r in results if r.target not in SIDE_TARGETS]
     if not results:
         lines.append("  no publishing target is configured (CHANGELOG_FILE, AIRTABLE_RELEASES_TABLE, CODA_*)")
         return lines
@@ -93,6 +104,7 @@ def verdict(
     )
     published = [r for r in results if r.target != RECORDS]
     failed_targets = [r for r in published if r.failed]
+    published = [r for r in published if r.target not in SIDE_TARGETS]
     if tally["failed"] or failed_targets:
         reasons = "".join(f"; {r.target} failed: {r.detail}" for r in failed_targets)
         return True, f"Failed: {numbers}{reasons}. A re-run writes what is left."

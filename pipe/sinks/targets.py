@@ -2,24 +2,39 @@
 
 The work items come first; the deployment log comes last, as it is written only when everything before it
 succeeded. Each factory returns None when the run does not use its target (not configured, not this stage).
+The Bitbucket targets (pull-request comment, Code Insights report) come after it: they show what the others did
+and never fail a sync that succeeded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from pipe.sinks import airtable_records, airtable_release, changelog_file, coda_page, coda_rows, deployment_log
+from pipe.sinks import (
+    airtable_records,
+    airtable_release,
+    changelog_file,
+    coda_page,
+    coda_rows,
+    code_insights,
+    deployment_log,
+    pr_comment,
+    sync_errors,
+)
 from pipe.sinks.base import Target, TargetRun
 
 TargetFactory = Callable[[TargetRun], Target | None]
 
 TARGETS: Sequence[TargetFactory] = (
     airtable_records.target,  # the work items: statuses and links
+    sync_errors.target,  # airtable.fields.sync_error: the reason, on records whose write failed
     changelog_file.target,  # CHANGELOG_FILE: the release's section
     airtable_release.target,  # AIRTABLE_RELEASES_TABLE: one record per version
     coda_rows.target,  # CODA_TABLE: one row per changelog entry
     coda_page.target,  # CODA_PAGE: the notes, once per release
     deployment_log.target,  # AIRTABLE_DEPLOYMENTS_TABLE: last, only when all above succeeded
+    pr_comment.target,  # review, BITBUCKET_ACCESS_TOKEN: the one pull-request comment
+    code_insights.target,  # CODE_INSIGHTS: the report on the commit, after everything it reports on
 )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from testkit.bad_inputs import CASES, Case, run_case, secrets_of
+from testkit.bitbucket_repo import pipe_proxy
 from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"
@@ -21,9 +22,10 @@ def _param(case: Case):
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
-def test_bad_input(case: Case, tmp_path, airtable_emulator, coda_emulator_factory):
+def test_bad_input(case: Case, tmp_path, airtable_emulator, coda_emulator_factory, bitbucket_emulator_factory):
     coda = coda_emulator_factory(seed=CODA_SEED, mutation_delay=0, rate_limits=None) if case.coda else None
-    ctx, outcome = run_case(case, tmp_path, airtable_emulator, coda)
+    bitbucket = bitbucket_emulator_factory(seed=None, proxy=pipe_proxy("acme", "product")) if case.bitbucket else None
+    ctx, outcome = run_case(case, tmp_path, airtable_emulator, coda, bitbucket)
     problems = outcome.problems(case, secrets_of(ctx))
     assert not problems, f"{case.id}: {problems}\n--- log ---\n{outcome.out[-4000:]}"
     if case.check is not None:
