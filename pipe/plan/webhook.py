@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pipe.config.webhook import time_zone
 from pipe.facts.references import parse_squash_pr_number
 from pipe.facts.run_facts import RunFacts
 from pipe.model import RecordPlan, ReferenceKind
@@ -74,16 +74,6 @@ class WebhookEvent:
     build_number: str | None = None
     build_url: str | None = None
     records: tuple[WebhookRecord, ...] = ()
-
-
-def time_zone(name: str) -> dt.tzinfo:
-    """The zone for an IANA name; `UTC` needs no time zone database. Raises ValueError for an unknown name."""
-    if name.upper() in ("UTC", "Z", "ETC/UTC"):
-        return dt.UTC
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a known time zone") from None
 
 
 def idempotency_key(event: WebhookEvent) -> str:

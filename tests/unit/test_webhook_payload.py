@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from pipe.config.file import DeploymentFields, FieldMapping, ReleaseFields
+from pipe.config.webhook import time_zone
 from pipe.facts.run_facts import RunFacts, TableFields
 from pipe.model import (
     Commit,
@@ -37,7 +38,6 @@ from pipe.plan.webhook import (
     idempotency_key,
     payload_size,
     sample_event,
-    time_zone,
 )
 from pipe.release.config import ReleaseConfig
 from pipe.release.entries import build_entries
