@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from pipe.sinks import airtable_records, airtable_release, changelog_file, coda_page, coda_rows, deployment_log
+from pipe.sinks import (
+    airtable_records,
+    airtable_release,
+    changelog_file,
+    coda_page,
+    coda_rows,
+    coda_webhook,
+    deployment_log,
+)
 from pipe.sinks.base import Target, TargetRun
 
 TargetFactory = Callable[[TargetRun], Target | None]
@@ -19,6 +27,7 @@ TARGETS: Sequence[TargetFactory] = (
     airtable_release.target,  # AIRTABLE_RELEASES_TABLE: one record per version
     coda_rows.target,  # CODA_TABLE: one row per changelog entry
     coda_page.target,  # CODA_PAGE: the notes, once per release
+    coda_webhook.target,  # CODA_WEBHOOK_RULE_ID: one trigger per chosen stage, when all above succeeded
     deployment_log.target,  # AIRTABLE_DEPLOYMENTS_TABLE: last, only when all above succeeded
 )
 
