@@ -4,8 +4,9 @@ It starts the local Airtable and Coda emulators (testkit/emulators, loaded with 
 makes a sample repository in .demo/, and runs the pipe the way Bitbucket Pipelines would at each
 stage: a branch push (build), a pull request (review), the merge to main, then deployments to
 staging and production. Between stages it prints the work items, so you can watch them move;
-after the merge it shows the rendered release notes, the Coda changelog rows and the Airtable
-release record. The emulators keep Airtable's rate limit (5 requests per second per base) on.
+after the merge it shows the rendered release notes, the Coda changelog rows, the Airtable
+release record and the payload a Coda automation rule received from the pipe's webhook. The
+emulators keep Airtable's rate limit (5 requests per second per base) on.
 
     ./dev demo            # everything
     ./dev demo --keep     # leave .demo/ (the sample repository and the reports) afterwards
@@ -14,6 +15,7 @@ release record. The emulators keep Airtable's rate limit (5 requests per second 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -32,6 +34,7 @@ from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED  # noq
 from testkit.gitrepos import GitRepoBuilder, bitbucket_merge_message  # noqa: E402
 
 CODA_TOKEN = "fake-coda-token-for-the-demo"
+CODA_RULE = "grid-auto-DemoRule01"  # a rule with the trigger "Webhook invoked" (CODA_WEBHOOK_RULE_ID)
 BRANCH = "feature/FEAT-107-rate-limit-docs"
 WATCHED = ("FEAT-105", "FEAT-106", "FEAT-107", "FEAT-108")
 
@@ -53,6 +56,22 @@ def show_items(airtable: AirtableEmulator, title: str) -> None:
             f"{f.get('Key', ''):<9} {f.get('Name', '')[:22]:<22} {f.get('Status', ''):<12} "
             f"{(f.get('Branch') or '-')[:34]:<34} {'/'.join(pr) or '-':<14} {dates}"
         )
+
+
+def show_webhook_payload(coda: CodaEmulator, when: str) -> None:
+    """The last payload the Coda rule received (docs/coda-webhook.md), long texts cut for the screen."""
+    payloads = coda.webhook_payloads(SAMPLE_DOC_ID, CODA_RULE)
+    print(f"--- Coda automation 'Announce the release' ({CODA_RULE}): payload received {when} ({len(payloads)} so far)")
+    if not payloads:
+        return
+    for name, value in payloads[-1].items():
+        if name == "records":
+            print("  records:")
+            for record in value:
+                print(f"    {json.dumps(record, ensure_ascii=False)}")
+            continue
+        text = json.dumps(value, ensure_ascii=False)
+        print(f"  {name}: {text if len(text) <= 100 else text[:99] + '…'}")
 
 
 def make_repository(path: Path) -> GitRepoBuilder:
@@ -93,6 +112,8 @@ def pipelines_env(airtable: AirtableEmulator, coda: CodaEmulator, demo: Path, re
         "CODA_TABLE": "Changelog",
         "CODA_PAGE": "Release Notes",
         "CODA_API_URL": coda.url,
+        "CODA_WEBHOOK_RULE_ID": CODA_RULE,
+        "CODA_WEBHOOK_STAGES": "merge",  # the steps run seconds apart here: deploys add no Coda writes
         "CHANGELOG_FILE": "CHANGELOG.md",
         "BITBUCKET_REPO_FULL_NAME": "acme/product",
         "BITBUCKET_GIT_HTTP_ORIGIN": "http://bitbucket.org/acme/product",
@@ -126,6 +147,7 @@ def main() -> int:
         CodaEmulator.from_seed(CODA_SEED, mutation_delay=0.5) as coda,
     ):
         coda.add_token(CODA_TOKEN)
+        coda.add_automation(SAMPLE_DOC_ID, "Announce the release", rule_id=CODA_RULE)
         env = pipelines_env(airtable, coda, demo, repo)
         print(f"Airtable emulator: {airtable.url}   Coda emulator: {coda.url}   repository: {repo.path}")
         show_items(airtable, "before")
@@ -161,6 +183,7 @@ def main() -> int:
         print("--- Airtable 'Releases' record 2.0.0")
         for name, value in (release[0]["fields"] if release else {}).items():
             print(f"  {name}: {str(value).splitlines()[0] if value else value}")
+        show_webhook_payload(coda, "at the merge")
 
         for number, environment in ((104, "staging"), (105, "production")):
             codes.append(

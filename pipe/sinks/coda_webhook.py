@@ -3,7 +3,8 @@
 
 - Prepared like every target before anything is written: the doc is read (a doc that does not exist, or a
   token Coda refuses, stops the run with nothing written) and write access is proven with an upsert of zero
-  rows into `CODA_TABLE`, or else into the doc's first table (a read-only token stops the run). Whether the
+  rows into `CODA_TABLE`, or else into the doc's first table, unless the Coda table's target proved it already
+  in this run (a read-only token stops the run). Whether the
   rule exists and is on cannot be known without triggering it (`STAGE: check` with `CODA_WEBHOOK_TEST` does
   that with a test payload); a trigger refused for that is a failed target that says what to fix.
 - Applied after the other publishing targets, and only when none of them failed, so the rule runs once the
@@ -58,7 +59,7 @@ class CodaWebhookTarget:
 
     def prepare(self) -> CodaWebhookChange:
         self.client.doc()  # 404 (no such doc), 401, 403: a CodaConfigError, nothing written yet
-        if self.probe:
+        if self.probe and not self.client.write_proven:  # the Coda table's target may have proven it already
             self._prove_write_access()
         return CodaWebhookChange(self.client, self.rule_id, self.payload, self.name)
 

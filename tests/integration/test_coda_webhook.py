@@ -124,6 +124,9 @@ def test_a_merge_triggers_the_rule_once_with_the_release(airtable_emulator, coda
     [line] = [j for j in journal(tmp_path) if j["table"] == f"automation {RULE}"]
     assert line["service"] == "coda" and line["record"] == payload["idempotency_key"] and "unconfirmed" not in line
     assert f"Coda automation {RULE}: triggered with the merge payload" in log
+    # write access was proven once, by the Coda table's probe, which the webhook's preparation reuses
+    assert [r.body for r in coda.requests if r.method == "POST" and r.path.endswith("/rows")][0] == {"rows": []}
+    assert len([r for r in coda.requests if r.body == {"rows": []}]) == 1
     # the rule is triggered after the other targets: the rows and the page were written before it
     order = [r.path for r in coda.requests if r.method in WRITES]
     assert order[-1] == HOOK and any(p.endswith("/rows") for p in order[:-1])

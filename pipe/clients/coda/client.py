@@ -62,6 +62,7 @@ class CodaClient:
         self.session.headers["Accept"] = "application/json"
         self._sleep = sleep
         self._clock = clock
+        self.write_proven = False  # a write probe of this doc succeeded (targets of one run share the client)
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -140,6 +141,7 @@ class CodaClient:
         """Upsert zero rows (pipe.preflight): proves write access to the table and changes nothing."""
         path = self._doc_path("tables", table.id, "rows")
         data = self._request("POST", path, f"probing write access to table {table.name!r}", body=b'{"rows":[]}')
+        self.write_proven = True
         return str((data or {}).get("requestId", ""))
 
     # -- tables and columns ----------------------------------------------------------------------
