@@ -299,3 +299,16 @@ def test_the_schema_refuses_what_a_rule_could_not_rely_on() -> None:
     missing = dict(payload)
     del missing["idempotency_key"]
     assert valid(missing)
+
+
+def test_the_docs_example_is_a_valid_payload_with_every_field() -> None:
+    text = (ROOT / "docs" / "coda-webhook.md").read_text(encoding="utf-8")
+    example = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    assert valid(example) == []
+    real = build_payload(event_from_run(*run_of(Stage.MERGE, commits(*MERGE_HISTORY))))
+    assert list(example) == list(real)  # documented field by field, in the order sent
+    assert set(example["records"][0]) == set(real["records"][0])
+    for name in real:
+        assert f"`{name}`" in text, f"docs/coda-webhook.md does not describe {name}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(docs/coda-webhook.md)" in readme and "CODA_WEBHOOK_RULE_ID" in readme
