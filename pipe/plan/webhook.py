@@ -29,7 +29,7 @@ SCHEMA_VERSION = 1
 # Coda refuses request bodies over 2 MB (coda-api.md §7; no webhook-specific limit is documented). Kept a
 # little below, so the request's framing never tips it over.
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024 - 4096
-TRUNCATED_NOTE = "\n\n… (cut: the notes are longer than one Coda request may carry; see the CHANGELOG)\n"
+TRUNCATED_NOTE = "\n\n… (cut to fit one Coda request)\n"
 SAMPLE_RECORD_ID = "recTestPayload000"
 
 
@@ -172,18 +172,23 @@ def build_payload(event: WebhookEvent, zone_name: str = "UTC", *, max_bytes: int
     payload = _payload(event, zone_name, zone, truncated=False)
     if payload_size(payload) <= max_bytes:
         return payload
-    notes = event.release_notes or ""
-    while notes and payload_size(payload) > max_bytes:
-        overflow = payload_size(payload) - max_bytes
-        kept = notes.encode("utf-8")[: max(0, len(notes.encode("utf-8")) - overflow - len(TRUNCATED_NOTE) * 2)]
-        notes = kept.decode("utf-8", errors="ignore").rstrip()
-        event = replace(event, release_notes=notes + TRUNCATED_NOTE if notes else TRUNCATED_NOTE.strip())
+    text = event.release_notes or ""
+    while text and payload_size(payload) > max_bytes:
+        # what the rest of the body takes, and what the notes may take: the text is cut in proportion to its
+        # size in the body (JSON escapes make some characters cost more), then measured again
+        others = payload_size(payload) - _encoded(event.release_notes or "")
+        room = max_bytes - others - _encoded(TRUNCATED_NOTE)
+        raw = text.encode("utf-8")
+        keep = int(len(raw) * max(0, room) / _encoded(text)) if room > 0 else 0
+        text = raw[: min(keep, len(raw) - 1)].decode("utf-8", errors="ignore").rstrip()
+        event = replace(event, release_notes=text + TRUNCATED_NOTE if text else TRUNCATED_NOTE.strip())
         payload = _payload(event, zone_name, zone, truncated=True)
-        if not notes:
-            break
     records = list(event.records)
+    bare = payload_size(_payload(replace(event, records=()), zone_name, zone, truncated=True))
     while records and payload_size(payload) > max_bytes:
-        records.pop()
+        each = (payload_size(payload) - bare) / len(records)  # a record's share (its entry and its title)
+        drop = int((payload_size(payload) - max_bytes) / each) + 1
+        records = records[: max(0, len(records) - drop)]
         payload = _payload(replace(event, records=tuple(records)), zone_name, zone, truncated=True)
     return payload
 
@@ -195,6 +200,11 @@ def payload_bytes(payload: dict[str, Any]) -> bytes:
 
 def payload_size(payload: dict[str, Any]) -> int:
     return len(payload_bytes(payload))
+
+
+def _encoded(text: str) -> int:
+    """Bytes a string takes in the body, quotes and escapes included."""
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8"))
 
 
 def _payload(event: WebhookEvent, zone_name: str, zone: dt.tzinfo, *, truncated: bool) -> dict[str, Any]:

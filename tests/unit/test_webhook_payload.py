@@ -278,6 +278,16 @@ def test_a_payload_over_the_size_bound_cuts_the_notes_then_the_records() -> None
     assert 0 < len(tight["records"]) < 50 and "entry 0" not in tight["release_notes"]
 
 
+def test_the_size_bound_keeps_as_much_as_fits() -> None:
+    escaped = WebhookEvent(stage="merge", created_at=NOW, release_notes='é"\n' * 50_000)  # 6 bytes per 4 in JSON
+    cut = build_payload(escaped, max_bytes=100_000)
+    assert 95_000 < payload_size(cut) <= 100_000  # the notes are cut by what they cost in the body
+    many = tuple(WebhookRecord(f"rec{i:014d}", "K-1", "t" * 300, None, "Merged", None, True) for i in range(5_000))
+    crowded = build_payload(WebhookEvent(stage="merge", created_at=NOW, records=many), max_bytes=200_000)
+    assert 190_000 < payload_size(crowded) <= 200_000 and 0 < len(crowded["records"]) < 5_000
+    assert crowded["record_titles"].count("t" * 300) == len(crowded["records"])
+
+
 def test_time_zones() -> None:
     assert time_zone("UTC") is dt.UTC and time_zone("utc") is dt.UTC
     assert time_zone("America/New_York").utcoffset(dt.datetime(2026, 1, 1)) == dt.timedelta(hours=-5)
