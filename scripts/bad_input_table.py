@@ -57,7 +57,8 @@ def run_one(case: Case) -> tuple[Outcome, str]:
 def message_of(case: Case, outcome: Outcome) -> str:
     """The log lines that tell the user what to fix: those with the entry's message fragments, else the
     failed targets, else the first error or warning, else what the run found."""
-    lines = [_LEVEL.sub("", line).strip() for line in outcome.out.splitlines()]
+    # target lines are aligned in columns: one space after the colon, as the fragments are written
+    lines = [re.sub(r"(?<=:) {2,}", " ", _LEVEL.sub("", line).strip()) for line in outcome.out.splitlines()]
     found = [next((line for line in lines if fragment in line), None) for fragment in case.fragments]
     shown = list(dict.fromkeys(line for line in found if line))
     if not shown:

@@ -8,6 +8,9 @@ after the merge it shows the rendered release notes, the Coda changelog rows and
 release record. The emulators keep Airtable's rate limit (5 requests per second per base) on.
 A Bitbucket emulator (with the Pipelines auth proxy) receives the Code Insights report of every stage and the
 pull-request comment of the review, which the demo prints as a reader sees them.
+after the merge it shows the rendered release notes, the Coda changelog rows, the Airtable
+release record and the payload a Coda automation rule received from the pipe's webhook. The
+emulators keep Airtable's rate limit (5 requests per second per base) on.
 
     ./dev demo            # everything
     ./dev demo --keep     # leave .demo/ (the sample repository and the reports) afterwards
@@ -16,6 +19,7 @@ pull-request comment of the review, which the demo prints as a reader sees them.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -36,6 +40,7 @@ from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED  # noq
 from testkit.gitrepos import GitRepoBuilder, bitbucket_merge_message  # noqa: E402
 
 CODA_TOKEN = "fake-coda-token-for-the-demo"
+CODA_RULE = "grid-auto-DemoRule01"  # a rule with the trigger "Webhook invoked" (CODA_WEBHOOK_RULE_ID)
 BRANCH = "feature/FEAT-107-rate-limit-docs"
 WATCHED = ("FEAT-105", "FEAT-106", "FEAT-107", "FEAT-108")
 WORKSPACE, SLUG, PR = "acme", "product", 42
@@ -85,6 +90,22 @@ def show_comment(bitbucket: BitbucketEmulator) -> None:
         print(comment.raw)
 
 
+def show_webhook_payload(coda: CodaEmulator, when: str) -> None:
+    """The last payload the Coda rule received (docs/coda-webhook.md), long texts cut for the screen."""
+    payloads = coda.webhook_payloads(SAMPLE_DOC_ID, CODA_RULE)
+    print(f"--- Coda automation 'Announce the release' ({CODA_RULE}): payload received {when} ({len(payloads)} so far)")
+    if not payloads:
+        return
+    for name, value in payloads[-1].items():
+        if name == "records":
+            print("  records:")
+            for record in value:
+                print(f"    {json.dumps(record, ensure_ascii=False)}")
+            continue
+        text = json.dumps(value, ensure_ascii=False)
+        print(f"  {name}: {text if len(text) <= 100 else text[:99] + '…'}")
+
+
 def make_repository(path: Path) -> GitRepoBuilder:
     """main with release 1.4.0 tagged, then work merged since: FEAT-105 and FEAT-106 (squash)."""
     if path.exists():
@@ -132,6 +153,8 @@ def pipelines_env(
         "CODA_TABLE": "Changelog",
         "CODA_PAGE": "Release Notes",
         "CODA_API_URL": coda.url,
+        "CODA_WEBHOOK_RULE_ID": CODA_RULE,
+        "CODA_WEBHOOK_STAGES": "merge",  # the steps run seconds apart here: deploys add no Coda writes
         "CHANGELOG_FILE": "CHANGELOG.md",
         "BITBUCKET_REPO_FULL_NAME": "acme/product",
         "BITBUCKET_GIT_HTTP_ORIGIN": "http://bitbucket.org/acme/product",
@@ -168,6 +191,7 @@ def main() -> int:
         coda.add_token(CODA_TOKEN)
         mirror(bitbucket, repo, WORKSPACE, SLUG)
         bitbucket.add_pull_request(WORKSPACE, SLUG, id=PR, source=BRANCH, title="Rate limit docs and bulk import")
+        coda.add_automation(SAMPLE_DOC_ID, "Announce the release", rule_id=CODA_RULE)
         env = pipelines_env(airtable, coda, demo, repo, bitbucket)
         print(f"Airtable emulator: {airtable.url}   Coda emulator: {coda.url}   repository: {repo.path}")
         print(f"Bitbucket emulator: {bitbucket.url}   its Pipelines auth proxy: {bitbucket.proxy_url}")
@@ -224,6 +248,7 @@ def main() -> int:
         print("--- Airtable 'Releases' record 2.0.0")
         for name, value in (release[0]["fields"] if release else {}).items():
             print(f"  {name}: {str(value).splitlines()[0] if value else value}")
+        show_webhook_payload(coda, "at the merge")
 
         for number, environment in ((104, "staging"), (105, "production")):
             codes.append(

@@ -274,8 +274,9 @@ def _probe(body: Any) -> bool:
             return False
     if not isinstance(body, dict):
         return False
-    if "records" in body:
-        return all(isinstance(r, dict) and not r.get("fields") for r in body["records"])
+    if "records" in body:  # an Airtable update; a Coda webhook payload has records too, with no "fields"
+        records = body["records"]
+        return bool(records) and all(isinstance(r, dict) and "fields" in r and not r["fields"] for r in records)
     return body.get("rows") == []
 
 
@@ -580,6 +581,33 @@ def bitbucket_review(*, scopes: Sequence[str] = ("pullrequest",), deleted: bool 
     return setup
 
 
+# -- the Coda webhook (CODA_WEBHOOK_RULE_ID) ------------------------------------------------------------
+WEBHOOK_RULE = "grid-auto-Chgl0gRule"
+WEBHOOK_PATH = f"/docs/{SAMPLE_DOC_ID}/hooks/automation/{WEBHOOK_RULE}"
+
+
+def coda_webhook(
+    *, enabled: bool = True, publish: bool = True, read_only: bool = False, **values: str
+) -> Callable[[Ctx], None]:
+    """At merge, a rule with the trigger "Webhook invoked" in the sample doc (on or off); with the Coda table and
+    page (`publish`) or the webhook alone; with a read-only Coda token (`read_only`). `values` set variables."""
+
+    def setup(ctx: Ctx) -> None:
+        assert ctx.coda is not None
+        ctx.coda.add_automation(SAMPLE_DOC_ID, "Announce the release", rule_id=WEBHOOK_RULE, enabled=enabled)
+        ctx.merge_stage(coda=True, changelog=publish, releases=publish)
+        if not publish:
+            ctx.env.pop("CODA_TABLE")
+            ctx.env.pop("CODA_PAGE")
+        ctx.env["CODA_WEBHOOK_RULE_ID"] = WEBHOOK_RULE
+        if read_only:
+            ctx.coda.add_token("fake-coda-token-read-only", access="read")
+            ctx.env["CODA_API_TOKEN"] = "fake-coda-token-read-only"
+        ctx.env.update(values)
+
+    return setup
+
+
 def check_review_synced_without_a_comment(ctx: Ctx, outcome: Outcome) -> None:
     assert status_of(ctx, "FEAT-107") == "In Review"
     assert ctx.bitbucket is not None
@@ -607,6 +635,111 @@ def check_many_references(ctx: Ctx, outcome: Outcome) -> None:
     comment = ctx.bitbucket.comments("acme", "product", BITBUCKET_PR)[0].raw
     assert "more records | | |" in comment and len(comment) < 30_000
 
+
+def webhook_check(*, enabled: bool = True, rule: str = WEBHOOK_RULE) -> Callable[[Ctx], None]:
+    """`STAGE: check` with `CODA_WEBHOOK_TEST: 'true'`: the preflight sends the rule a test payload."""
+
+    def setup(ctx: Ctx) -> None:
+        coda_webhook(enabled=enabled, publish=False)(ctx)
+        ctx.env.update(STAGE="check", CODA_WEBHOOK_TEST="true", CODA_WEBHOOK_RULE_ID=rule)
+
+    return setup
+
+
+def check_rule_received_nothing(ctx: Ctx, outcome: Outcome) -> None:
+    assert ctx.coda is not None
+    assert ctx.coda.webhook_calls(SAMPLE_DOC_ID, WEBHOOK_RULE) == []
+    triggers = [r.status for r in ctx.coda.requests if r.method == "POST" and "/hooks/automation/" in r.path]
+    assert 202 not in triggers
+
+
+def check_rule_off_then_on(ctx: Ctx, outcome: Outcome) -> None:
+    """The rule received nothing; once it is on, the next run triggers it once and writes nothing else."""
+    assert ctx.coda is not None
+    check_rule_received_nothing(ctx, outcome)
+    assert [r.status for r in ctx.coda.requests if r.path == WEBHOOK_PATH] == [422]  # refused, not sent again
+    ctx.coda.set_automation_enabled(SAMPLE_DOC_ID, WEBHOOK_RULE, True)
+    before = len(ctx.coda.requests)
+    ctx.airtable.reset_log()
+    with contextlib.redirect_stdout(io.StringIO()), fast_pacing():
+        assert run(ctx.env, ctx.cwd) == 0
+    assert len(ctx.coda.webhook_payloads(SAMPLE_DOC_ID, WEBHOOK_RULE)) == 1
+    sent = [r for r in ctx.coda.requests[before:] if r.method in WRITES and not _probe(r.body)]
+    assert [r.path for r in sent] == [WEBHOOK_PATH]  # the rows and the page were complete already
+    assert not [r for r in ctx.airtable.requests if r.method in ("PATCH", "POST") and "listRecords" not in r.path]
+
+
+WEBHOOK_CASES: list[Case] = [
+    Case(
+        "coda-webhook-rule-off",
+        "`CODA_WEBHOOK_RULE_ID` of a rule that is off, at merge (only a trigger can tell)",
+        coda_webhook(enabled=False),
+        1,
+        ("CODA_WEBHOOK_RULE_ID: Coda would not run automation rule grid-auto-Chgl0gRule", "turn it on"),
+        writes=True,
+        coda=True,
+        check=check_rule_off_then_on,
+    ),
+    Case(
+        "coda-webhook-rule-off-check",
+        "a rule that is off, found by `STAGE: check` with `CODA_WEBHOOK_TEST: 'true'` (before going live)",
+        webhook_check(enabled=False),
+        2,
+        "test payload: CODA_WEBHOOK_RULE_ID: Coda would not run automation rule grid-auto-Chgl0gRule",
+        coda=True,
+        check=check_rule_received_nothing,
+    ),
+    Case(
+        "coda-webhook-rule-unknown",
+        "`CODA_WEBHOOK_RULE_ID: grid-auto-NoSuchRule` (no such rule in the doc), at merge",
+        coda_webhook(CODA_WEBHOOK_RULE_ID="grid-auto-NoSuchRule"),
+        1,
+        "CODA_WEBHOOK_RULE_ID: Coda found no automation rule grid-auto-NoSuchRule in Coda doc Rn7Q2xWk4T",
+        writes=True,
+        coda=True,
+        check=check_rule_received_nothing,
+    ),
+    Case(
+        "coda-webhook-rule-unknown-check",
+        "an unknown rule ID, found by `STAGE: check` with `CODA_WEBHOOK_TEST: 'true'`",
+        webhook_check(rule="grid-auto-NoSuchRule"),
+        2,
+        "test payload: CODA_WEBHOOK_RULE_ID: Coda found no automation rule grid-auto-NoSuchRule",
+        coda=True,
+    ),
+    Case(
+        "coda-webhook-token-read-only",
+        "a Coda token that may only read, with the webhook alone (no `CODA_TABLE`)",
+        coda_webhook(publish=False, read_only=True),
+        2,
+        "Triggering automation rule grid-auto-Chgl0gRule needs write access to the doc (nothing was written)",
+        coda=True,
+        check=check_rule_received_nothing,
+    ),
+    Case(
+        "coda-webhook-doc-missing",
+        "`CODA_DOC_ID` of a doc that does not exist, with the webhook alone",
+        coda_webhook(publish=False, CODA_DOC_ID="NoSuchDoc0"),
+        2,
+        "CODA_DOC_ID: Coda found no Coda doc NoSuchDoc0",
+        coda=True,
+        check=check_rule_received_nothing,
+    ),
+    Case(
+        "coda-webhook-rule-id-malformed",
+        "`CODA_WEBHOOK_RULE_ID` is the rule's name, not its ID",
+        env(CODA_WEBHOOK_RULE_ID="Announce the release", CODA_API_TOKEN=CODA_TOKEN, CODA_DOC_ID=SAMPLE_DOC_ID),
+        2,
+        "CODA_WEBHOOK_RULE_ID: got 'Announce the release'; expected the automation rule's ID",
+    ),
+    Case(
+        "coda-webhook-stages-unknown",
+        "`CODA_WEBHOOK_STAGES: merge,release` (not a stage)",
+        env(CODA_WEBHOOK_RULE_ID=WEBHOOK_RULE, CODA_DOC_ID=SAMPLE_DOC_ID, CODA_WEBHOOK_STAGES="merge,release"),
+        2,
+        "CODA_WEBHOOK_STAGES: got 'merge,release'; expected stage names among build, review, merge, deploy",
+    ),
+]
 
 # Why entries are marked xfail: the pipe's behaviour is wrong there and the fix belongs in a file this
 # change does not touch (see docs/bad-input.md, "Known gaps").
@@ -1187,6 +1320,7 @@ CASES: list[Case] = [
         coda=True,
         check=check_huge_request,
     ),
+    *WEBHOOK_CASES,
     # -- commit messages -----------------------------------------------------------------------------
     Case(
         "message-huge",

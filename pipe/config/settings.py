@@ -23,6 +23,7 @@ from pipe.config.file import (
 )
 from pipe.config.values import parse_bool
 from pipe.config.variables import EMPTY_MEANS_NONE, SECRET_VARIABLES, PipeVariables, variable_names
+from pipe.config.webhook import webhook_problems, webhook_warnings
 from pipe.errors import ConfigError
 from pipe.release.config import ReleaseConfig
 
@@ -92,6 +93,16 @@ class BitbucketSettings:
     proxy: str | None  # the Pipelines auth proxy for Code Insights; None: none (the token, if any, instead)
     code_insights: bool  # CODE_INSIGHTS, by default on inside Pipelines
     require_record: bool  # REQUIRE_RECORD
+
+
+@dataclass(frozen=True)
+class CodaWebhookSettings:
+    """A Coda automation rule triggered with a JSON payload (the doc and token are `CodaSettings`')."""
+
+    rule_id: str | None  # None: no webhook
+    stages: tuple[str, ...]  # the stages that trigger it
+    test: bool  # STAGE: check sends a test payload
+    time_zone: str  # IANA name of the payload's date-times
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,16 @@ class Settings:
         )
 
     @property
+    def coda_webhook(self) -> CodaWebhookSettings:
+        v = self.variables
+        return CodaWebhookSettings(
+            rule_id=v.CODA_WEBHOOK_RULE_ID,
+            stages=v.CODA_WEBHOOK_STAGES,
+            test=v.CODA_WEBHOOK_TEST,
+            time_zone=v.CODA_WEBHOOK_TIME_ZONE,
+        )
+
+    @property
     def release(self) -> ReleaseSettings:
         v = self.variables
         return ReleaseSettings(
@@ -200,6 +221,7 @@ def load_settings(env: Mapping[str, str], repo_root: Path | None) -> Settings:
 
     variables = _validate_variables(raw, problems)
     warnings.extend(_unknown_variable_warnings(env, known))
+    warnings.extend(webhook_warnings(raw))
 
     config_path, config_problem = _config_path(raw.get("CONFIG_FILE"), repo_root)
     if config_problem:
@@ -281,12 +303,13 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
                 problems.append(f"{name}: is required when AIRTABLE_TOKEN is given")
     if "CODA_API_TOKEN" in raw:
         for name in ("CODA_DOC_ID", "CODA_TABLE"):
-            if name not in raw:
+            if name not in raw and not (name == "CODA_TABLE" and "CODA_WEBHOOK_RULE_ID" in raw):
                 problems.append(f"{name}: is required when CODA_API_TOKEN is given")
     for name in ("CODA_DOC_ID", "CODA_TABLE", "CODA_PAGE"):
         if name in raw and "CODA_API_TOKEN" not in raw and dry_run is False:
             problems.append(f"CODA_API_TOKEN: is required when {name} is given (or set DRY_RUN: 'true')")
             break
+    problems.extend(webhook_problems(raw, dry_run))
     if "VERSION" in raw:
         from pipe.release.version import parse_version_variable
 

@@ -18,6 +18,7 @@ from pipe.config.values import (
     parse_key_pattern,
     parse_positive_float,
 )
+from pipe.config.webhook import DEFAULT_WEBHOOK_STAGES, parse_rule_id, parse_stages, parse_time_zone
 
 Flag = Annotated[bool, BeforeValidator(parse_bool)]
 HttpUrl = Annotated[str, BeforeValidator(parse_http_url)]
@@ -37,6 +38,9 @@ def _prerelease_identifier(value: object) -> str:
 
 
 PrereleaseId = Annotated[str, BeforeValidator(_prerelease_identifier)]
+RuleId = Annotated[str, BeforeValidator(parse_rule_id)]
+StageList = Annotated[tuple[str, ...], BeforeValidator(parse_stages)]
+TimeZoneName = Annotated[str, BeforeValidator(parse_time_zone)]
 StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "check"]
 
 SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN", "BITBUCKET_ACCESS_TOKEN"})
@@ -152,7 +156,8 @@ class PipeVariables(BaseModel):
         "ID of the Coda doc (the part after `_d` in its URL).", required="with `CODA_API_TOKEN`"
     )
     CODA_TABLE: str | None = _var(
-        "Name or ID of the Coda table that gets one row per changelog entry.", required="with `CODA_API_TOKEN`"
+        "Name or ID of the Coda table that gets one row per changelog entry.",
+        required="with `CODA_API_TOKEN` (unless `CODA_WEBHOOK_RULE_ID` is set)",
     )
     CODA_PAGE: str | None = _var(
         "Name or ID of a Coda page the rendered notes of each release are appended to (once per release)."
@@ -161,6 +166,30 @@ class PipeVariables(BaseModel):
         "Base URL of the Coda API, for a proxy or a local emulator.",
         default="https://coda.io/apis/v1",
         readme_default="`https://coda.io/apis/v1`",
+    )
+    CODA_WEBHOOK_RULE_ID: RuleId | None = _var(
+        "ID of a Coda automation rule with the trigger “Webhook invoked” (`grid-auto-…`; the rule's ⋯ menu shows "
+        "it with Developer Mode on), or the webhook URL of its Step 1. At the stages in `CODA_WEBHOOK_STAGES` the "
+        "pipe POSTs a JSON payload to it (see docs/coda-webhook.md). Needs `CODA_API_TOKEN` with write access to "
+        "the doc, and `CODA_DOC_ID`."
+    )
+    CODA_WEBHOOK_STAGES: StageList = _var(
+        "The stages that trigger the rule: `build`, `review`, `merge`, `deploy`, comma separated. One POST per "
+        "stage that runs; none on a dry run.",
+        default=DEFAULT_WEBHOOK_STAGES,
+        readme_default="`merge,deploy`",
+    )
+    CODA_WEBHOOK_TEST: Flag = _var(
+        'With `STAGE: check`: send the rule one test payload (`"test": true`, sample values) so you can watch it '
+        "run before going live. Otherwise the check sends nothing to the rule.",
+        default=False,
+        readme_default="`false`",
+    )
+    CODA_WEBHOOK_TIME_ZONE: TimeZoneName = _var(
+        "IANA time zone (such as `Europe/Berlin`) of the payload's date-times, written in ISO 8601 with the "
+        "zone's offset.",
+        default="UTC",
+        readme_default="`UTC`",
     )
     AIRTABLE_RELEASES_TABLE: str | None = _var(
         "Name or ID of an Airtable table that gets one record per release (by version), with its notes and "

@@ -12,6 +12,7 @@ from pipe.clients.http import HttpPolicy
 from pipe.config import Settings
 from pipe.facts.fields import CODA_COLUMNS, Resolved, mapping_refs, missing_options, resolve_all
 from pipe.preflight.checks import Check, failed, passed, resolved_check, warned
+from pipe.preflight.coda_webhook import webhook_checks
 
 SERVICE = "Coda"
 WRITE = "write access"
@@ -51,6 +52,7 @@ def coda_checks(settings: Settings, policy: HttpPolicy | None = None) -> list[Ch
             checks.append(passed(f"{SERVICE} page", "page", f"found: {page.name!r} ({page.id})"))
         except (CodaConfigError, CodaError) as exc:
             checks.append(failed(f"{SERVICE} page", "page", _fix(exc, "Check CODA_PAGE.")))
+    checks.extend(webhook_checks(client, settings, checks))
     return checks
 
 

@@ -16,6 +16,7 @@ from pipe.sinks import (
     changelog_file,
     coda_page,
     coda_rows,
+    coda_webhook,
     code_insights,
     deployment_log,
     pr_comment,
@@ -32,6 +33,7 @@ TARGETS: Sequence[TargetFactory] = (
     airtable_release.target,  # AIRTABLE_RELEASES_TABLE: one record per version
     coda_rows.target,  # CODA_TABLE: one row per changelog entry
     coda_page.target,  # CODA_PAGE: the notes, once per release
+    coda_webhook.target,  # CODA_WEBHOOK_RULE_ID: one trigger per chosen stage, when all above succeeded
     deployment_log.target,  # AIRTABLE_DEPLOYMENTS_TABLE: last, only when all above succeeded
     pr_comment.target,  # review, BITBUCKET_ACCESS_TOKEN: the one pull-request comment
     code_insights.target,  # CODE_INSIGHTS: the report on the commit, after everything it reports on

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 
+from pipe.clients.coda.automation import AUTOMATION, automation_error
 from pipe.clients.coda.batching import RowEdit, upsert_body
 from pipe.clients.coda.errors import CodaConfigError, CodaError, CodaStaleRead
 from pipe.clients.coda.pacing import coda_policy
@@ -61,6 +62,7 @@ class CodaClient:
         self.session.headers["Accept"] = "application/json"
         self._sleep = sleep
         self._clock = clock
+        self.write_proven = False  # a write probe of this doc succeeded (targets of one run share the client)
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -139,6 +141,7 @@ class CodaClient:
         """Upsert zero rows (pipe.preflight): proves write access to the table and changes nothing."""
         path = self._doc_path("tables", table.id, "rows")
         data = self._request("POST", path, f"probing write access to table {table.name!r}", body=b'{"rows":[]}')
+        self.write_proven = True
         return str((data or {}).get("requestId", ""))
 
     # -- tables and columns ----------------------------------------------------------------------
@@ -323,12 +326,33 @@ class CodaClient:
         )
         return str(data["requestId"])
 
+    # -- automations -----------------------------------------------------------------------------
+
+    def first_table(self) -> CodaTable | None:
+        """One base table of the doc (not a view), or None when it has none: where a write can be proven."""
+        doing = "listing the doc's tables"
+        for item in self._pages(self._doc_path("tables"), {"limit": 1, "tableTypes": "table"}, doing):
+            return CodaTable(id=item["id"], name=item["name"], table_type=item.get("tableType", "table"))
+        return None
+
+    def trigger_automation(self, rule_id: str, body: bytes) -> str:
+        """POST a JSON payload to a rule with the trigger "Webhook invoked"; returns the requestId of the queued
+        trigger. Not replay-safe (every accepted POST runs the rule once more): only a 429 is sent again."""
+        what = f"{AUTOMATION}{rule_id}"
+        path = self._doc_path("hooks", "automation", rule_id)
+        data = self._request("POST", path, f"triggering {what}", body=body, what=what)
+        return str((data or {}).get("requestId", ""))
+
     # -- errors ----------------------------------------------------------------------------------
 
     def _error(self, response: requests.Response, doing: str, what: str = "") -> Exception:
         status = response.status_code
         message = _error_message(response)
         where = f"Coda doc {self.doc_id}"
+        if what.startswith(AUTOMATION):
+            specific = automation_error(status, message, self.doc_id, what.removeprefix(AUTOMATION), doing)
+            if specific is not None:
+                return specific
         if status == 401:
             return CodaConfigError(
                 f"CODA_API_TOKEN: Coda refused the token while {doing} (401). Check that the secured variable holds "

@@ -38,8 +38,13 @@ class CodaLimits:
 KEYED_UPSERT_PREFIX = b'{"keyColumns":'
 
 
+# Webhook triggers of automation rules. Which of Coda's limits they count against is not documented (only that
+# they are "subject to the API rate limiting"): paced as doc content writes, the stricter reading.
+AUTOMATION_PATH = "/hooks/automation/"
+
+
 def _is_content_write(method: str, path: str) -> bool:
-    return method != "GET" and ("/rows" in path or "/pages" in path)
+    return method != "GET" and ("/rows" in path or "/pages" in path or AUTOMATION_PATH in path)
 
 
 def coda_policy(
@@ -51,7 +56,9 @@ def coda_policy(
     default) before trying again. Replay-safe: GETs; keyed row upserts (replaying one sets the same cells on
     the rows its keys match, and Coda applies a doc's mutations in order, so a replay queued behind the
     original updates the row the original inserted). Not replay-safe: page content updates (an append
-    replayed appends twice) and un-keyed row inserts.
+    replayed appends twice), un-keyed row inserts, and webhook triggers of automation rules (each accepted
+    POST runs the rule once more; after a 5xx or a dropped connection Coda may have queued it).
+    A 429 is replayed whatever the request: Coda refused it before doing anything.
     """
     limits = limits or CodaLimits()
     read = SlidingWindowLimiter(*limits.read, margin=limits.margin)
@@ -71,6 +78,8 @@ def coda_policy(
         path = _path(request)
         if method in ("GET", "HEAD"):
             return True
+        if method == "POST" and AUTOMATION_PATH in path:
+            return False
         if method == "POST":
             body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
             return path.endswith("/rows") and body.startswith(KEYED_UPSERT_PREFIX)

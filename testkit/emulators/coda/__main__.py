@@ -31,6 +31,12 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, di
         default="lenient",
         help="lenient: true/false in any case and 1/0; strict: only true/false",
     )
+    parser.add_argument(
+        "--rule-off",
+        choices=("422", "accepted"),
+        default="422",
+        help="a webhook to an automation rule that is off: 422, or accepted (202) and never run",
+    )
     parser.add_argument("--token", help="register this token (default: a random one if the seed has none)")
     parser.add_argument("--id-seed", type=int, help="repeatable generated IDs")
     args = parser.parse_args(argv)
@@ -42,6 +48,7 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, di
         "read_lag": args.read_lag,
         "unknown_column": args.unknown_column,
         "query_booleans": args.query_booleans,
+        "rule_off": args.rule_off,
         "id_seed": args.id_seed,
     }
     if args.no_rate_limit:
@@ -63,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"token {token.value} owner={token.owner} access={token.access}{scope}", flush=True)
         for doc_id, doc in emulator.backend.world.docs.items():
             print(f"doc {doc_id} {doc.name!r} tables={[t.id for t in doc.tables.values()]}", flush=True)
+            for rule in doc.automations.values():
+                state = "on" if rule.enabled else "off"
+                url = f"{emulator.url}/docs/{doc_id}/hooks/automation/{rule.id}"
+                print(f"  automation {rule.id} {rule.name!r} ({state}): {url}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()

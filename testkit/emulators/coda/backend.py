@@ -30,6 +30,7 @@ from .state import Token, World
 UnknownColumnMode = Literal["400", "warning"]
 MissingElementMode = Literal["400", "whole_page"]
 QueryBooleans = Literal["lenient", "strict"]
+RuleOffMode = Literal["422", "accepted"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Options:
     unknown_column: UnknownColumnMode = "400"  # unknown cell column / keyColumn: sync 400 or a warning
     missing_element: MissingElementMode = "400"  # updatePage elementId not on the page: 400 or whole page
     query_booleans: QueryBooleans = "lenient"  # "strict": only `true`/`false`; "lenient": any case, `1`/`0`
+    rule_off: RuleOffMode = "422"  # a webhook to a rule that is off: 422, or "accepted" (202, the rule never runs)
     max_page_size: int = 200  # hidden clamp for `limit` on lists without a documented maximum
     max_row_bytes: int = 85 * 1024
     max_body_bytes: int = 2 * 1024 * 1024
@@ -55,6 +57,8 @@ class Options:
             raise ValueError("missing_element must be '400' or 'whole_page'")
         if self.query_booleans not in ("lenient", "strict"):
             raise ValueError("query_booleans must be 'lenient' or 'strict'")
+        if self.rule_off not in ("422", "accepted"):
+            raise ValueError("rule_off must be '422' or 'accepted'")
         if self.mutation_delay < 0 or self.read_lag < 0 or self.max_page_size < 1:
             raise ValueError("mutation_delay and read_lag must be >= 0, max_page_size >= 1")
 
@@ -72,6 +76,7 @@ class Call:
     path: str  # below the base URL, as sent
     query_string: str
     world: World  # the applied state, or for a GET of a doc the (possibly stale) state its reads see
+    content_type: str = ""  # the request's Content-Type header, as sent
 
 
 @dataclass
@@ -188,7 +193,16 @@ class Backend:
             self.apply_due()
             world = self._world_for(method, match.path_params.get("docId"))
             call = Call(
-                op.operation_id, method, match.path_params, check.query, check.body, token, path, query_string, world
+                op.operation_id,
+                method,
+                match.path_params,
+                check.query,
+                check.body,
+                token,
+                path,
+                query_string,
+                world,
+                headers.get("Content-Type", ""),
             )
             self._check_doc_version(call, headers)
             outcome.reply = handler(self, call)
@@ -226,10 +240,10 @@ class Backend:
             self.queue.apply_due(now)
             self.snapshots.prune(now)
 
-    def mutate(self, call: Call, doc_id: str, apply: Apply, **result: Any) -> Reply:
-        """Queue a write and answer 202 `{requestId, **result}`."""
+    def mutate(self, call: Call, doc_id: str, apply: Apply, request_id: str | None = None, **result: Any) -> Reply:
+        """Queue a write and answer 202 `{requestId, **result}` (a new request ID unless one is given)."""
         now = self.clock()
-        request_id = self.ids.request_id()
+        request_id = request_id or self.ids.request_id()
 
         def keep_a_copy_then_apply(at: float) -> str | None:
             doc = self.world.docs.get(doc_id)

@@ -129,6 +129,21 @@ class CodaEmulator:
         with self.backend.lock:
             return self._seeder.add_page(doc, spec).id
 
+    def add_automation(
+        self, doc: str, name: str = "Webhook rule", *, rule_id: str | None = None, enabled: bool = True
+    ) -> str:
+        """A rule with the trigger "Webhook invoked" (on unless `enabled=False`); returns its `grid-auto-…` ID."""
+        spec: dict[str, Any] = {"name": name, "enabled": enabled}
+        if rule_id:
+            spec["id"] = rule_id
+        with self.backend.lock:
+            return self._seeder.add_automation(doc, spec).id
+
+    def set_automation_enabled(self, doc: str, rule: str, enabled: bool) -> None:
+        """Turn a rule on or off (by ID or name)."""
+        with self.backend.lock:
+            self._seeder.doc(doc).automation(rule).enabled = enabled
+
     @property
     def tokens(self) -> list[Token]:
         return list(self.backend.world.tokens.values())
@@ -200,6 +215,17 @@ class CodaEmulator:
         with self.backend.lock:
             self.backend.apply_due()
             return [m.describe() for m in self.backend.queue.pending()]
+
+    def webhook_calls(self, doc: str, rule: str) -> list[dict[str, Any]]:
+        """Every trigger the rule accepted (202), in order: `{requestId, receivedAt, contentType, payload, ran,
+        ranAt, skipped}`; `ran` turns true when the queued trigger is applied (`mutation_delay`, `flush()`)."""
+        with self.backend.lock:
+            self.backend.apply_due()
+            return [call.describe() for call in self._seeder.doc(doc).automation(rule).received]
+
+    def webhook_payloads(self, doc: str, rule: str) -> list[Any]:
+        """What the rule received, one payload per accepted trigger (parsed JSON for a JSON body)."""
+        return [call["payload"] for call in self.webhook_calls(doc, rule)]
 
     def flush(self) -> None:
         """Apply every queued mutation now."""

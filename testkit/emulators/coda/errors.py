@@ -11,6 +11,9 @@ ROW_NOT_FOUND = "Could not find a row with the specified ID or name."
 DOC_NOT_UP_TO_DATE = "Doc is not yet up to date."
 ENTITY_TOO_LARGE = "request entity too large"
 INVALID_PAGE_TOKEN = "Invalid pageToken."
+# Webhook-invoked automations: the real messages are unknown (nobody has recorded them); these say what happened.
+RULE_NOT_FOUND = "Could not find an automation rule with the specified ID."
+RULE_OFF = "The automation rule is turned off; turn it on to trigger it with a webhook."
 NATURAL_SORT = (
     "Natural sorting is only available for visible rows. When using sortBy=natural, pass visibleOnly=true "
     "or omit the visibleOnly param which has the same effect.(The natural ordering of a table is only "

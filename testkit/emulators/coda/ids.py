@@ -10,6 +10,7 @@ _SUFFIX_LEN = 10
 
 DOC, TABLE, VIEW, COLUMN, ROW, PAGE, LINE = "", "grid-", "table-", "c-", "i-", "canvas-", "cl-"
 WORKSPACE, FOLDER = "ws-", "fl-"
+AUTOMATION = "grid-auto-"  # automation rules (the spec's example ruleId: grid-auto-b3Jmey6jBS)
 
 
 class IdFactory:

@@ -24,6 +24,9 @@ CONTENT_OPERATIONS = frozenset(
         "updatePage",
         "deletePage",
         "deletePageContent",
+        # A webhook trigger queues a rule run in the doc; which bucket it draws from is not documented (the
+        # help centre says only that it is "subject to the API rate limiting"): the stricter reading, as content.
+        "triggerWebhookAutomation",
     }
 )
 BUCKETS = ("read", "write", "doc_content", "list_docs")

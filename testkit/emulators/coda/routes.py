@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import api_meta, api_pages, api_rows, api_tables
+from . import api_automations, api_meta, api_pages, api_rows, api_tables
 from .backend import Handler
 
 HANDLERS: Mapping[str, Handler] = {
@@ -30,4 +30,5 @@ HANDLERS: Mapping[str, Handler] = {
     "deletePage": api_pages.delete_page,
     "listPageContent": api_pages.list_page_content,
     "deletePageContent": api_pages.delete_page_content,
+    "triggerWebhookAutomation": api_automations.trigger_webhook_automation,
 }

@@ -8,7 +8,7 @@ from typing import Any
 from . import ids
 from .backend import Backend
 from .content import to_lines
-from .state import Access, Column, Doc, Line, Page, Row, Table, Token, User
+from .state import Access, Automation, Column, Doc, Line, Page, Row, Table, Token, User
 from .values import parse
 
 DEFAULT_OWNER = "user@example.com"
@@ -94,6 +94,14 @@ class Seeder:
         doc.pages[page.id] = page
         return page
 
+    def add_automation(self, doc_ref: str, spec: Mapping[str, Any]) -> Automation:
+        """`{"id"?, "name"?, "enabled"?}`: a rule with the trigger "Webhook invoked" (on unless `enabled` is false)."""
+        doc = self.doc(doc_ref)
+        rule_id = self._ids.reserve(spec["id"]) if spec.get("id") else self._ids.new(ids.AUTOMATION)
+        rule = Automation(rule_id, spec.get("name", "Webhook rule"), bool(spec.get("enabled", True)))
+        doc.automations[rule.id] = rule
+        return rule
+
     def add_table(self, doc_ref: str, spec: Mapping[str, Any]) -> Table:
         doc = self.doc(doc_ref)
         now = self._backend.now()
@@ -170,7 +178,7 @@ class Seeder:
         )
 
     def load(self, data: Mapping[str, Any]) -> None:
-        """`{"tokens": [{token, owner, …}], "docs": [{id?, name, owner?, pages: […], tables: […]}]}`."""
+        """`{"tokens": [{token, owner, …}], "docs": [{id?, name, owner?, pages, tables, automations: […]}]}`."""
         tokens = data.get("tokens", [])
         for token in (t for t in tokens if not t.get("doc")):
             self._seed_token(token)
@@ -180,6 +188,8 @@ class Seeder:
                 self.add_page(doc.id, page)
             for table in doc_spec.get("tables", []):
                 self.add_table(doc.id, table)
+            for rule in doc_spec.get("automations", []):
+                self.add_automation(doc.id, rule)
         for token in (t for t in tokens if t.get("doc")):  # scoped tokens name docs seeded above
             self._seed_token(token)
 

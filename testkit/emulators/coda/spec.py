@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
@@ -42,6 +42,8 @@ SPEC_ENV = "CODA_OPENAPI_SPEC"  # another copy of the spec, e.g. a newer one to 
 _ANNOTATIONS = frozenset({"description", "example", "examples", "title", "deprecated", "discriminator"})
 _METHODS = ("get", "put", "post", "delete", "patch")
 _MAX_REPORTED_ERRORS = 5
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 
 
 def default_spec_path() -> Path:
@@ -205,6 +207,7 @@ class Operation:
     body_schema: dict[str, Any] | None
     body_required: bool
     responses: Mapping[str, dict[str, Any] | None]  # status → JSON body schema (None: no JSON body)
+    body_media: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # every declared media type → schema
 
     @property
     def literal_count(self) -> int:
@@ -328,15 +331,45 @@ class SpecContract:
             if op.body_required:
                 check.problems.append(f"{where}: a JSON body is required")
             return
-        if "json" not in content_type.lower():
-            check.problems.append(f"{where}: Content-Type must be application/json, got {content_type or 'none'!r}")
+        declared = dict(op.body_media) or {JSON: op.body_schema}
+        media = content_type.split(";", 1)[0].strip().lower()
+        kind = JSON if "json" in media else media
+        if kind not in declared:
+            if list(declared) == [JSON]:
+                check.problems.append(f"{where}: Content-Type must be application/json, got {content_type or 'none'!r}")
+            else:
+                check.problems.append(
+                    f"{where}: Content-Type {content_type or 'none'!r} is not one the operation takes "
+                    f"({', '.join(declared)})"
+                )
+            if JSON not in declared:
+                return
+            kind = JSON  # validated as JSON anyway, as Coda would try to read it
+        if not self._parse_body(kind, body, where, check):
+            return
+        errors = self._errors(f"body:{op.operation_id}:{kind}", declared[kind], check.body)
+        check.problems.extend(f"{where}{_at(e)}: {e.message}" for e in errors)
+
+    @staticmethod
+    def _parse_body(kind: str, body: bytes, where: str, check: RequestCheck) -> bool:
+        """Parse the body as its media type says (JSON, form fields, plain text); False when it cannot be."""
+        if kind == FORM:
+            fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+            check.body = {name: values[0] if len(values) == 1 else values for name, values in fields.items()}
+            return True
+        if kind.startswith("text/"):
+            try:
+                check.body = body.decode("utf-8")
+            except UnicodeDecodeError:
+                check.problems.append(f"{where}: not valid UTF-8 text")
+                return False
+            return True
         try:
             check.body = json.loads(body)
         except ValueError as exc:
             check.problems.append(f"{where}: not valid JSON ({exc})")
-            return
-        errors = self._errors(f"body:{op.operation_id}", op.body_schema, check.body)
-        check.problems.extend(f"{where}{_at(e)}: {e.message}" for e in errors)
+            return False
+        return True
 
     def _coerce(
         self, param: Parameter, values: list[str], op: Operation, check: RequestCheck, lenient_booleans: bool
@@ -377,6 +410,7 @@ class SpecContract:
                     continue
                 params = tuple(self._parameter(p) for p in [*shared, *raw.get("parameters", [])])
                 body_schema, body_required = self._request_body(raw.get("requestBody"))
+                body_media = self._request_media(raw.get("requestBody"))
                 yield Operation(
                     operation_id=raw["operationId"],
                     method=method.upper(),
@@ -386,6 +420,7 @@ class SpecContract:
                     body_schema=body_schema,
                     body_required=body_required,
                     responses={code: self._response_schema(resp) for code, resp in raw["responses"].items()},
+                    body_media=body_media,
                 )
 
     def _target(self, ref: str) -> Any:
@@ -430,6 +465,13 @@ class SpecContract:
         content = body.get("content", {})
         media = content.get("application/json") or next(iter(content.values()), {})
         return media.get("schema", {}), bool(body.get("required"))
+
+    def _request_media(self, raw: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+        """Every media type the request body may be sent as, with its schema (most operations: JSON only)."""
+        if raw is None:
+            return {}
+        body = self._resolve(self._normaliser.node(raw))
+        return {media: spec.get("schema", {}) for media, spec in body.get("content", {}).items()}
 
     def _response_schema(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
         response = self._resolve(self._normaliser.node(raw))

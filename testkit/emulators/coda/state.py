@@ -135,6 +135,39 @@ class Page:
 
 
 @dataclass
+class WebhookCall:
+    """One trigger a rule accepted (202): what it received, and whether it has run."""
+
+    request_id: str
+    received_at: float
+    content_type: str
+    payload: Any  # parsed JSON, a dict of form fields, a string (text/plain), or None (no body)
+    ran_at: float | None = None  # when the queued trigger was applied and the rule ran
+    skipped: str | None = None  # why the rule did not run although the trigger was accepted
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "requestId": self.request_id,
+            "receivedAt": self.received_at,
+            "contentType": self.content_type,
+            "payload": self.payload,
+            "ran": self.ran_at is not None,
+            "ranAt": self.ran_at,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass
+class Automation:
+    """An automation rule with the trigger "Webhook invoked"; `enabled` is the rule's on/off switch."""
+
+    id: str
+    name: str
+    enabled: bool = True
+    received: list[WebhookCall] = field(default_factory=list)
+
+
+@dataclass
 class Doc:
     id: str
     name: str
@@ -144,6 +177,7 @@ class Doc:
     updated_at: float
     tables: dict[str, Table] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
+    automations: dict[str, Automation] = field(default_factory=dict)
 
     def table(self, ref: str) -> Table:
         if ref in self.tables:
@@ -164,6 +198,13 @@ class Doc:
         if page.deleted and not allow_deleted:
             raise ApiError(410, "This page has been deleted.", undeclared_ok=True)
         return page
+
+    def automation(self, ref: str) -> Automation:
+        """A rule by ID or name (introspection; the API takes IDs only)."""
+        found = self.automations.get(ref) or next((a for a in self.automations.values() if a.name == ref), None)
+        if found is None:
+            raise KeyError(f"no automation rule {ref!r} in doc {self.id}")
+        return found
 
     def live_pages(self) -> list[Page]:
         return [p for p in self.pages.values() if not p.deleted]
