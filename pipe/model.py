@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 
 class Stage(enum.StrEnum):
@@ -228,3 +228,24 @@ class RecordOutcome:
     written: bool = False
     error: str | None = None
     repaired: str | None = None  # a status set again after reading back (another run had moved it back)
+
+
+Status = Literal["planned", "written", "unchanged", "skipped", "failed", "pending"]
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """What happened at one target of a run (pipe.sinks), for the log, the report and the targets applied after it."""
+
+    target: str  # e.g. "CHANGELOG.md", "Airtable Releases 1.4.0", "Coda table Changelog"
+    status: Status
+    detail: str = ""
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    records: Mapping[str, RecordOutcome] = field(default_factory=dict)  # the work items: by RecordPlan.key
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "status": self.status, "detail": self.detail, "changes": dict(self.changes)}

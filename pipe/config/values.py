@@ -40,8 +40,8 @@ def parse_http_url(value: object) -> str:
 
 
 def parse_key_pattern(value: object) -> re.Pattern[str]:
-    """A human-key regex, compiled to match whole tokens only (see pipe.facts.references)."""
-    from pipe.facts.references import compile_key_pattern
+    """A human-key regex, compiled to match whole tokens only (see pipe.references)."""
+    from pipe.references import compile_key_pattern
 
     if isinstance(value, re.Pattern):
         return value

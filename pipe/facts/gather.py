@@ -22,14 +22,14 @@ from pipe.facts.fields import pin_fields
 from pipe.facts.history import branch_name, change_range
 from pipe.facts.pipelines import detect_stage
 from pipe.facts.pull_requests import merged_pull_requests
-from pipe.facts.references import find_references, near_miss_record_ids
 from pipe.facts.release import gather_release
 from pipe.facts.run_facts import Deployment, ReleaseFacts, RunFacts, TableFields
 from pipe.facts.scrub import Masker, scrub
 from pipe.facts.shared_storage import shared_release_version
 from pipe.model import Commit, CommitRange, PipelineContext, Reference, Resolution, Stage
+from pipe.references import find_references, near_miss_record_ids
 from pipe.release.links import Links
-from pipe.release.render import LoadedTemplate
+from pipe.release.template import LoadedTemplate
 
 log = logging.getLogger("pipe")
 

@@ -13,7 +13,7 @@ from pipe.model import Commit, CommitRange, PipelineContext, Reference, Resoluti
 from pipe.release.links import Links
 from pipe.release.notes import ReleaseNotes
 from pipe.release.range import ReleaseRange
-from pipe.release.render import LoadedTemplate
+from pipe.release.template import LoadedTemplate
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ from typing import Literal
 
 from pipe.config.file import Workflow
 from pipe.facts.run_facts import RunFacts
-from pipe.model import RecordOutcome, RecordPlan, Reference, ReferenceSource
+from pipe.model import RecordOutcome, RecordPlan, Reference, ReferenceSource, TargetResult
 from pipe.plan.records import stage_target
 from pipe.plan.sync_errors import skip_reason
-from pipe.sinks.base import TargetResult
 
 Kind = Literal["look-alike", "missing", "owned", "failed"]
 

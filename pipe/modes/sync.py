@@ -18,14 +18,14 @@ from pipe.config.settings import Settings
 from pipe.errors import SyncError, UserError
 from pipe.facts.gather import gather
 from pipe.facts.run_facts import RunFacts
-from pipe.model import PipelineContext
+from pipe.model import PipelineContext, TargetResult
 from pipe.modes.base import Finish, Outcome, Start
 from pipe.plan.run_plan import RunPlan, plan_run
 from pipe.report.json_report import sync_report
 from pipe.report.shared_storage import RELEASE_FILE
 from pipe.report.summary import counts, plural, release_lines, side_lines, summary_lines, verdict
 from pipe.sinks.airtable_records import NAME as RECORDS
-from pipe.sinks.base import Change, ReadWhenWritten, Target, TargetResult, TargetRun
+from pipe.sinks.base import Change, ReadWhenWritten, Target, TargetRun
 from pipe.sinks.journal import Journal
 from pipe.sinks.targets import build_targets
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pipe.config.webhook import time_zone
-from pipe.facts.references import parse_squash_pr_number
 from pipe.facts.run_facts import RunFacts
 from pipe.model import RecordPlan, ReferenceKind
 from pipe.plan.run_plan import RunPlan
+from pipe.references import parse_squash_pr_number
 
 SCHEMA_VERSION = 1
 # Coda refuses request bodies over 2 MB (coda-api.md §7; no webhook-specific limit is documented). Kept a

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from pipe.clients.git import GitRepo
 from pipe.errors import UserError
-from pipe.facts.references import compile_key_pattern
+from pipe.references import compile_key_pattern
 from pipe.release.compose import latest_release, release_history
 from pipe.release.config import TAG_PATTERN, ReleaseConfig
 from pipe.release.context import build_context, context_json

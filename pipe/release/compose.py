@@ -9,8 +9,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pipe.clients.git import GitError, GitRepo, pathspecs
-from pipe.facts.references import find_references
 from pipe.model import Reference
+from pipe.references import find_references
 from pipe.release.config import ReleaseConfig
 from pipe.release.entries import build_entries
 from pipe.release.notes import ReleaseNotes, build_notes, bump_flags

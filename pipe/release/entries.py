@@ -31,8 +31,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from pipe.facts.references import find_references, parse_bitbucket_merge
 from pipe.model import Commit, Reference, ReferenceKind
+from pipe.references import find_references, parse_bitbucket_merge
 from pipe.release import conventional, pulls
 from pipe.release.conventional import ConventionalCommit, Footer
 

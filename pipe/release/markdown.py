@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipe.release.render import LoadedTemplate
+from pipe.release.template import LoadedTemplate
 
 
 class BuiltinTemplate(LoadedTemplate):

@@ -19,39 +19,9 @@ from pathlib import Path
 
 from pipe.release.config import ReleaseConfig
 from pipe.release.context import build_context
-from pipe.release.errors import TemplateError
 from pipe.release.links import Links
 from pipe.release.notes import ReleaseNotes
-
-BUILTIN_DIR = Path(__file__).with_name("templates")
-DEFAULT_TEMPLATE = "default.md.j2"
-
-
-class LoadedTemplate:
-    """A template ready to render a context (`pipe.release.context.build_context`)."""
-
-    name: str  # as the user gave it, or `default.md.j2 (built-in)`
-
-    def render(self, context: dict) -> str:
-        """The rendered text (surrounding blank lines removed, one final newline); TemplateError."""
-        raise NotImplementedError
-
-
-def display_name(builtin: str = DEFAULT_TEMPLATE) -> str:
-    return f"{builtin} (built-in)"
-
-
-def resolve_template_path(name: str, root: Path | None) -> Path:
-    """The file a template name means: a path relative to (or absolute inside) the repository root."""
-    if root is None:
-        raise TemplateError(name, None, "user templates need a repository root to be loaded from")
-    root = root.resolve()
-    path = (root / name).resolve()
-    if not path.is_relative_to(root):
-        raise TemplateError(name, None, f"the path leaves the repository ({root}); give a path inside it")
-    if not path.is_file():
-        raise TemplateError(name, None, f"no such file in the repository ({path})")
-    return path
+from pipe.release.template import LoadedTemplate, display_name
 
 
 def load_template(path: str | None = None, *, root: Path | None = None) -> LoadedTemplate:

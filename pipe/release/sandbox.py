@@ -39,7 +39,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pipe.files import FileRefused, read_clone_file
 from pipe.release.errors import TemplateError
-from pipe.release.render import BUILTIN_DIR, LoadedTemplate, display_name, resolve_template_path
+from pipe.release.template import BUILTIN_DIR, LoadedTemplate, display_name, resolve_template_path
 
 BUILTIN_PREFIX = "builtin:"
 MAX_REPEAT = 100_000  # longest str/list a template may make with `*`

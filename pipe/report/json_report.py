@@ -9,11 +9,10 @@ from typing import Any
 
 from pipe.facts.run_facts import RunFacts
 from pipe.files import write_file
-from pipe.model import CommitRange, RecordOutcome, RecordPlan
+from pipe.model import CommitRange, RecordOutcome, RecordPlan, TargetResult
 from pipe.plan.run_plan import RunPlan
 from pipe.report.summary import NO_OUTCOME, counts
 from pipe.sinks.airtable_records import NAME as RECORDS
-from pipe.sinks.base import TargetResult
 
 REPORT_VERSION = 1
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pipe.model import RecordOutcome, RecordPlan
+from pipe.model import RecordOutcome, RecordPlan, TargetResult
 from pipe.plan.release import ReleasePlan
 from pipe.sinks import code_insights, pr_comment, sync_errors
 from pipe.sinks.airtable_records import NAME as RECORDS
-from pipe.sinks.base import TargetResult
 
 NO_OUTCOME = RecordOutcome()
 # Targets that report on the sync rather than publish the release: listed on their own lines, never as a

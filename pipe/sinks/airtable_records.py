@@ -23,10 +23,10 @@ from pipe.clients.airtable import WRITE_CHUNK, AirtableClient, AirtableConfigErr
 from pipe.clients.http import BudgetExceeded
 from pipe.config.file import Workflow
 from pipe.facts.run_facts import RunFacts
-from pipe.model import FieldChange, RecordOutcome, RecordPlan
+from pipe.model import FieldChange, RecordOutcome, RecordPlan, TargetResult
 from pipe.plan.records import cell_text
 from pipe.plan.workflow import STAGE_TIMES, furthest, implied_status, repair_status
-from pipe.sinks.base import Fixed, TargetResult, TargetRun
+from pipe.sinks.base import Fixed, TargetRun
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.airtable")

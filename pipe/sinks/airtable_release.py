@@ -19,9 +19,9 @@ from pyairtable.formulas import EQ, Field, to_formula_str
 from pipe.clients.airtable import AirtableClient, AirtableError
 from pipe.config.file import ReleaseFields, Workflow
 from pipe.facts.fields import pin_section
-from pipe.model import Stage
+from pipe.model import Stage, TargetResult
 from pipe.plan.release import ReleasePlan
-from pipe.sinks.base import Fixed, TargetResult, TargetRun
+from pipe.sinks.base import Fixed, TargetRun
 from pipe.sinks.journal import Journal
 
 

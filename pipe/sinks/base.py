@@ -15,38 +15,18 @@ run does not use it) and one line in `pipe.sinks.targets.TARGETS`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
 from pipe.clients.services import Clients
 from pipe.config.settings import Settings
 from pipe.errors import SyncError, UserError
 from pipe.facts.run_facts import RunFacts
-from pipe.model import RecordOutcome
+from pipe.model import TargetResult
 from pipe.plan.run_plan import RunPlan
 from pipe.sinks.journal import Journal
-
-Status = Literal["planned", "written", "unchanged", "skipped", "failed", "pending"]
-
-
-@dataclass(frozen=True)
-class TargetResult:
-    """What happened at one target, for the log, the report and the targets applied after it."""
-
-    target: str  # e.g. "CHANGELOG.md", "Airtable Releases 1.4.0", "Coda table Changelog"
-    status: Status
-    detail: str = ""
-    changes: Mapping[str, Any] = field(default_factory=dict)
-    records: Mapping[str, RecordOutcome] = field(default_factory=dict)  # the work items: by RecordPlan.key
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "status": self.status, "detail": self.detail, "changes": dict(self.changes)}
 
 
 @dataclass(frozen=True)

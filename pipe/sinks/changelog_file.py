@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pipe.errors import UserError
 from pipe.files import FileRefused, check_output, write_file
-from pipe.sinks.base import Fixed, TargetResult, TargetRun
+from pipe.model import TargetResult
+from pipe.sinks.base import Fixed, TargetRun
 from pipe.sinks.journal import Journal
 
 _SECTION = re.compile(r"^## ", re.MULTILINE)

@@ -32,8 +32,9 @@ from typing import Literal
 
 from pipe.clients.coda import CodaClient, CodaConfigError, CodaError, CodaPage, CodaStaleRead, MutationPolling, PageLine
 from pipe.clients.http import BudgetExceeded
+from pipe.model import TargetResult
 from pipe.plan.release import ReleasePlan
-from pipe.sinks.base import Fixed, TargetResult, TargetRun
+from pipe.sinks.base import Fixed, TargetRun
 from pipe.sinks.changelog_file import nothing_to_show
 from pipe.sinks.journal import Journal
 

@@ -37,9 +37,10 @@ from pipe.clients.coda import (
 )
 from pipe.clients.http import BudgetExceeded
 from pipe.config.file import CodaColumns
+from pipe.model import Status, TargetResult
 from pipe.plan.changelog import KEY_COLUMNS, ChangelogRow
 from pipe.plan.release import ReleasePlan
-from pipe.sinks.base import Fixed, Status, TargetResult, TargetRun
+from pipe.sinks.base import Fixed, TargetRun
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.coda")

@@ -25,8 +25,9 @@ from typing import Any
 
 from pipe.clients.coda import CodaClient, CodaConfigError, CodaError
 from pipe.clients.http import BudgetExceeded
+from pipe.model import TargetResult
 from pipe.plan.webhook import SCHEMA_VERSION, build_payload, event_from_run, payload_bytes
-from pipe.sinks.base import Fixed, TargetResult, TargetRun
+from pipe.sinks.base import Fixed, TargetRun
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.coda")

@@ -25,9 +25,10 @@ from pipe.facts.run_facts import RunFacts
 from pipe.insights.findings import findings
 from pipe.insights.policy import missing_record_problem
 from pipe.insights.report import ANNOTATION_FIELDS, REPORT_FIELDS, REPORT_ID, InsightsReport, build_report, same_fields
+from pipe.model import Status, TargetResult
 from pipe.plan.run_plan import RunPlan
 from pipe.sinks.airtable_records import NAME as RECORDS
-from pipe.sinks.base import Status, TargetResult, TargetRun
+from pipe.sinks.base import TargetRun
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.bitbucket")

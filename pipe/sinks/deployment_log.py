@@ -15,9 +15,9 @@ from pipe.clients.airtable import AirtableClient, AirtableError
 from pipe.config.file import DeploymentFields
 from pipe.facts.deployments import deployment_name
 from pipe.facts.fields import pin_section
-from pipe.model import Stage
+from pipe.model import Stage, TargetResult
 from pipe.plan.release import ReleasePlan
-from pipe.sinks.base import Fixed, TargetResult, TargetRun
+from pipe.sinks.base import Fixed, TargetRun
 from pipe.sinks.journal import Journal
 
 

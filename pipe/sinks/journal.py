@@ -29,7 +29,7 @@ class JournalEntry:
     before: Any
     after: Any
     run_id: str | None
-    time: str
+    time: str | None
     created: bool | None = None
     unconfirmed: bool = False  # sent, but no answer said whether the service carried it out
 

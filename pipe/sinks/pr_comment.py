@@ -28,10 +28,10 @@ from pipe.facts.run_facts import RunFacts
 from pipe.insights.comment import MARKER, MARKER_TEXT, NOTHING_CHANGED, changes_block, changes_text, render_comment
 from pipe.insights.findings import findings
 from pipe.insights.preview import release_preview
-from pipe.model import Stage
+from pipe.model import Stage, TargetResult
 from pipe.plan.run_plan import RunPlan
 from pipe.sinks.airtable_records import NAME as RECORDS
-from pipe.sinks.base import TargetResult, TargetRun
+from pipe.sinks.base import TargetRun
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.bitbucket")

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pipe.clients.airtable import WRITE_CHUNK, AirtableClient, AirtableConfigError, AirtableError
 from pipe.clients.http import BudgetExceeded
 from pipe.facts.run_facts import RunFacts
-from pipe.model import RecordPlan
+from pipe.model import RecordPlan, TargetResult
 from pipe.plan.sync_errors import failure_reason
 from pipe.sinks.airtable_records import NAME as RECORDS
-from pipe.sinks.base import TargetResult, TargetRun
+from pipe.sinks.base import TargetRun
 from pipe.sinks.journal import Journal
 
 log = logging.getLogger("pipe.airtable")

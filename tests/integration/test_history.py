@@ -9,8 +9,8 @@ import pytest
 
 from pipe.clients.git import GitError, GitRepo
 from pipe.facts.history import branch_name, change_range
-from pipe.facts.references import compile_key_pattern, find_references, parse_squash_pr_number
 from pipe.model import CommitRange, Reference, ReferenceKind, ReferenceSource
+from pipe.references import compile_key_pattern, find_references, parse_squash_pr_number
 from testkit.gitrepos import GitRepoBuilder, GitRepoFactory, bitbucket_merge_message
 
 ID = "recAbCdEfGhIjKlMn"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipe.clients.git import GitRepo
-from pipe.facts.references import compile_key_pattern
+from pipe.references import compile_key_pattern
 from pipe.release.compose import latest_release, release_history
 from pipe.release.links import Links
 from pipe.release.render import render_notes

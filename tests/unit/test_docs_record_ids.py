@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipe.facts.references import RECORD_ID, near_miss_record_ids
+from pipe.references import RECORD_ID, near_miss_record_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_AN_ID = "is not an Airtable record ID"  # the pipe's own message, quoted with the mistyped ID it names

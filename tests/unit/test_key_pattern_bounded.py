@@ -9,10 +9,10 @@ import time
 
 import pytest
 
+from pipe import references
 from pipe.errors import EXIT_BAD_INPUT
-from pipe.facts import references
-from pipe.facts.references import KeyPatternTooSlow, compile_key_pattern, find_references, scan_text
 from pipe.model import Commit, ReferenceKind
+from pipe.references import KeyPatternTooSlow, compile_key_pattern, find_references, scan_text
 
 
 def commit(sha: str, message: str) -> Commit:

@@ -1,4 +1,4 @@
-"""Record IDs and keys in branch names and commit messages (pipe.facts.references)."""
+"""Record IDs and keys in branch names and commit messages (pipe.references)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from pipe.facts.references import (
+from pipe.model import Commit, Reference, ReferenceKind, ReferenceSource
+from pipe.references import (
     compile_key_pattern,
     find_references,
     parse_bitbucket_merge,
@@ -15,7 +16,6 @@ from pipe.facts.references import (
     token_pattern,
     unique_values,
 )
-from pipe.model import Commit, Reference, ReferenceKind, ReferenceSource
 
 ID = "recAbCdEfGhIjKlMn"
 ID2 = "rec0123456789abcd"
@@ -258,7 +258,7 @@ def test_very_long_message_is_scanned_in_linear_time() -> None:
 
 
 def test_near_miss_record_ids_are_words_almost_shaped_like_a_record_id():
-    from pipe.facts.references import near_miss_record_ids
+    from pipe.references import near_miss_record_ids
 
     texts = [
         "feature/recWorkItem00010-docs",  # one character short

@@ -1,0 +1,39 @@
+"""What every release-notes template is, whichever engine renders it, and where templates are found: the
+built-in ones beside this module (rendered in plain Python, pipe.release.markdown) and users' files inside the
+repository (rendered by Jinja2 in a sandbox, pipe.release.sandbox)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipe.release.errors import TemplateError
+
+BUILTIN_DIR = Path(__file__).with_name("templates")
+DEFAULT_TEMPLATE = "default.md.j2"
+
+
+class LoadedTemplate:
+    """A template ready to render a context (`pipe.release.context.build_context`)."""
+
+    name: str  # as the user gave it, or `default.md.j2 (built-in)`
+
+    def render(self, context: dict) -> str:
+        """The rendered text (surrounding blank lines removed, one final newline); TemplateError."""
+        raise NotImplementedError
+
+
+def display_name(builtin: str = DEFAULT_TEMPLATE) -> str:
+    return f"{builtin} (built-in)"
+
+
+def resolve_template_path(name: str, root: Path | None) -> Path:
+    """The file a template name means: a path relative to (or absolute inside) the repository root."""
+    if root is None:
+        raise TemplateError(name, None, "user templates need a repository root to be loaded from")
+    root = root.resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root):
+        raise TemplateError(name, None, f"the path leaves the repository ({root}); give a path inside it")
+    if not path.is_file():
+        raise TemplateError(name, None, f"no such file in the repository ({path})")
+    return path
