@@ -22,7 +22,6 @@ import argparse
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,19 +49,37 @@ def banner(text: str) -> None:
     print(f"\n{'=' * 100}\n{text}\n{'=' * 100}", flush=True)
 
 
+def table(rows: list[list[str]], indent: str = "") -> None:
+    """Print rows (the first is the header) in aligned columns, every value whole."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def minute(value: object) -> str:
+    """An Airtable dateTime shown to the minute, in UTC (`2026-12-03 06:47`)."""
+    return str(value)[:16].replace("T", " ") if value else "-"
+
+
 def show_items(airtable: AirtableEmulator, title: str) -> None:
     print(f"\n--- Airtable 'Work Items' {title}")
-    print(f"{'key':<9} {'title':<22} {'status':<12} {'branch':<34} {'pull request':<14} merged / released")
+    rows = [["key", "title", "status", "branch", "pull request", "merged at", "released at"]]
     for record in airtable.records(SAMPLE_BASE_ID, "Work Items"):
         f = record["fields"]
-        if f.get("Key") not in WATCHED:
-            continue
-        pr = (f.get("Pull Request") or "").rsplit("/", 2)[-2:]
-        dates = f"{(f.get('Merged At') or '-')[:16]} / {(f.get('Released At') or '-')[:16]}"
-        print(
-            f"{f.get('Key', ''):<9} {f.get('Name', '')[:22]:<22} {f.get('Status', ''):<12} "
-            f"{(f.get('Branch') or '-')[:34]:<34} {'/'.join(pr) or '-':<14} {dates}"
-        )
+        if f.get("Key") in WATCHED:
+            pr = f.get("Pull Request") or ""
+            rows.append(
+                [
+                    f.get("Key", ""),
+                    f.get("Name", ""),
+                    f.get("Status", ""),
+                    f.get("Branch") or "-",
+                    "#" + pr.rsplit("/", 1)[-1] if pr else "-",
+                    minute(f.get("Merged At")),
+                    minute(f.get("Released At")),
+                ]
+            )
+    table(rows)
 
 
 def show_report(bitbucket: BitbucketEmulator, commit: str) -> None:
@@ -163,13 +180,27 @@ def pipelines_env(
     }
 
 
+STEPS = [0]  # how many steps ran: each keeps its own report
+QUIET: list[AirtableEmulator] = []  # the emulator whose rate-limit window a step waits out (see step)
+
+
 def step(title: str, env: dict, repo: GitRepoBuilder, build_number: int, **pipelines: str) -> int:
-    # Steps of a real pipeline start seconds apart; without this pause the next run's first requests
-    # would share Airtable's one-second window with the previous run's last ones and earn a 429
-    # (and its 30-second penalty), since each run paces only its own requests.
-    time.sleep(1.1)
+    # Pipelines starts the steps of a pipeline seconds apart; here they follow each other at once, so a step
+    # waits until no request of the one before it is left in Airtable's one-second window (else the two runs
+    # together could send six requests in a second and lock the base out for 30 s).
+    for airtable in QUIET:
+        airtable.wait_until_quiet(SAMPLE_BASE_ID)
+    STEPS[0] += 1
     banner(f"{title}\n  " + "  ".join(f"{k}={v}" for k, v in pipelines.items()))
-    full = {**env, "BITBUCKET_BUILD_NUMBER": str(build_number), "BITBUCKET_COMMIT": repo.head(), **pipelines}
+    storage = Path(env["BITBUCKET_PIPE_STORAGE_DIR"])
+    name = title.split(":")[0].split(". ", 1)[-1].strip().lower().replace(" ", "-")  # "3. MERGE: …" -> merge
+    full = {
+        **env,
+        "BITBUCKET_BUILD_NUMBER": str(build_number),
+        "BITBUCKET_COMMIT": repo.head(),
+        "REPORT_FILE": str(storage / f"{STEPS[0]:02d}-{name}-report.json"),
+        **pipelines,
+    }
     code = run(full, repo.path)
     print(f"--- exit code {code}")
     return code
@@ -180,6 +211,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep .demo/ afterwards")
     args = parser.parse_args()
     demo = ROOT / ".demo"
+    for old in ("pipe-storage", "shared-storage"):  # each demo starts afresh: its reports only
+        shutil.rmtree(demo / old, ignore_errors=True)
     demo.mkdir(exist_ok=True)
     repo = make_repository(demo / "product")
     codes = []
@@ -189,6 +222,7 @@ def main() -> int:
         BitbucketEmulator(proxy=pipe_proxy(WORKSPACE, SLUG)) as bitbucket,
     ):
         coda.add_token(CODA_TOKEN)
+        QUIET.append(airtable)
         mirror(bitbucket, repo, WORKSPACE, SLUG)
         bitbucket.add_pull_request(WORKSPACE, SLUG, id=PR, source=BRANCH, title="Rate limit docs and bulk import")
         coda.add_automation(SAMPLE_DOC_ID, "Announce the release", rule_id=CODA_RULE)
@@ -241,13 +275,18 @@ def main() -> int:
         print("\n--- CHANGELOG.md written into the clone")
         print((repo.path / "CHANGELOG.md").read_text())
         print("--- Coda 'Changelog' rows")
+        columns = ["Release", "Type", "Scope", "Description", "Breaking", "Records", "PR"]
+        rows = [columns]
         for row in coda.rows(SAMPLE_DOC_ID, "Changelog"):
             values = row.get("values", row)
-            print("  " + " | ".join(f"{k}: {str(v)[:40]}" for k, v in values.items() if v not in ("", None)))
+            rows.append([str(values.get(c) if values.get(c) not in (None, "") else "-") for c in columns])
+        table(rows, "  ")
         release = [r for r in airtable.records(SAMPLE_BASE_ID, "Releases") if r["fields"].get("Version") == "2.0.0"]
         print("--- Airtable 'Releases' record 2.0.0")
         for name, value in (release[0]["fields"] if release else {}).items():
-            print(f"  {name}: {str(value).splitlines()[0] if value else value}")
+            if isinstance(value, str) and "\n" in value:
+                value = f"({len(value.splitlines())} lines of Markdown: the section shown above)"
+            print(f"  {name}: {value}")
         show_webhook_payload(coda, "at the merge")
 
         for number, environment in ((104, "staging"), (105, "production")):

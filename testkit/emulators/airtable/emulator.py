@@ -269,6 +269,15 @@ class AirtableEmulator:
         with self._lock:
             self._limiter.limits = dataclasses.replace(self._limiter.limits, **changes)
 
+    def wait_until_quiet(self, base_id: str) -> float:
+        """Block until no request to the base is left in its rate-limit window (at most one window); returns
+        the seconds waited. For scripts that run pipelines back to back, as Pipelines never does: its steps
+        start seconds apart, so a run never shares the base's window with the one before it."""
+        with self._lock:
+            wait = self._limiter.seconds_until_quiet(base_id, self._clock())
+        time.sleep(wait)
+        return wait
+
     def reset_rate_limits(self) -> None:
         """Forget request history and end every lockout."""
         with self._lock:

@@ -54,6 +54,11 @@ class RateLimiter:
             self._hits.setdefault(key, deque()).append(now)
         return None
 
+    def seconds_until_quiet(self, base_id: str, now: float) -> float:
+        """How long until the base's window holds no admitted request (0 when it holds none now)."""
+        hits = self._hits.get(("base", base_id))
+        return max(0.0, hits[-1] + self.limits.window_seconds - now) if hits else 0.0
+
     def reset(self) -> None:
         self._hits.clear()
         self._locked_until.clear()
