@@ -23,11 +23,13 @@ import functools
 import re
 import time
 from collections.abc import Iterable, Sequence
-
-import regex
+from typing import TYPE_CHECKING
 
 from pipe.errors import ConfigError
 from pipe.model import Commit, Reference, ReferenceKind, ReferenceSource
+
+if TYPE_CHECKING:
+    import regex
 
 _EDGE_BEFORE = r"(?<![A-Za-z0-9])"
 _EDGE_AFTER = r"(?![A-Za-z0-9])"
@@ -42,14 +44,8 @@ _PR_SUFFIX = re.compile(r"\(pull request #(?P<pr>\d+)\)\s*$")
 # Global inline flags such as `(?i)` must open a pattern; they are moved in front of the wrapper.
 _LEADING_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
 KEY_PATTERN_SECONDS = 2.0  # for all the key searching of one run (a sane pattern needs milliseconds)
-_REGEX_FLAGS = {
-    re.IGNORECASE: regex.IGNORECASE,
-    re.MULTILINE: regex.MULTILINE,
-    re.DOTALL: regex.DOTALL,
-    re.VERBOSE: regex.VERBOSE,
-    re.ASCII: regex.ASCII,
-    re.UNICODE: regex.UNICODE,
-}
+# `re` flag -> the `regex` package's flag of the same name
+_REGEX_FLAGS = {re.IGNORECASE: "IGNORECASE", re.MULTILINE: "MULTILINE", re.DOTALL: "DOTALL", re.VERBOSE: "VERBOSE"}
 
 
 class KeyPatternTooSlow(ConfigError):
@@ -79,6 +75,8 @@ def compile_key_pattern(text: str, flags: int = 0) -> re.Pattern[str]:
         wrapped = re.compile(f"{prefix}{_EDGE_BEFORE}(?:{body}{end}){_EDGE_AFTER}", flags | re.ASCII)
     except re.error as exc:  # e.g. a body that only compiles at the start of a pattern
         raise ValueError(f"{text!r} cannot be used as a key pattern: {exc}") from exc
+    import regex  # only with a key pattern: the release notes of a run without one never load it
+
     try:
         _searcher(wrapped.pattern, wrapped.flags)
     except (regex.error, ValueError) as exc:  # `re` syntax the `regex` package reads differently
@@ -88,13 +86,14 @@ def compile_key_pattern(text: str, flags: int = 0) -> re.Pattern[str]:
 
 @functools.lru_cache(maxsize=16)
 def _searcher(pattern: str, flags: int) -> regex.Pattern[str]:
-    """The `re` pattern compiled by the `regex` package (its V0 mode follows `re`), to search with a timeout."""
-    translated = regex.V0
-    for flag, equivalent in _REGEX_FLAGS.items():
+    """The `re` pattern compiled by the `regex` package (its V0 mode follows `re`), to search with a timeout.
+    Key patterns are always ASCII (compile_key_pattern)."""
+    import regex
+
+    translated = regex.V0 | (regex.ASCII if flags & re.ASCII else regex.UNICODE)
+    for flag, name in _REGEX_FLAGS.items():
         if flags & flag:
-            translated |= equivalent
-    if translated & regex.ASCII:
-        translated &= ~regex.UNICODE
+            translated |= getattr(regex, name)
     return regex.compile(pattern, translated)
 
 
