@@ -48,7 +48,7 @@ def read_history(
     fetched: list[str] = []
     if repo.is_shallow():
         _unshallow(repo, warnings, fetched)
-    head = _head(repo, context, main_branch)
+    head = _head(repo, context, main_branch, fetched)
     base = _since_tag(repo, since.tag) if since is not None and since.tag is not None else None
     stamp = int(since.date.timestamp()) if since is not None and since.date is not None else None
     commits = repo.log(head, *([f"^{base}"] if base else []), since=stamp)
@@ -56,22 +56,34 @@ def read_history(
     return History(main_branch, head, since, base, tuple(commits), tuple(tags), tuple(warnings), tuple(fetched))
 
 
-def _head(repo: GitRepo, context: PipelineContext, main_branch: str) -> str:
+def _head(repo: GitRepo, context: PipelineContext, main_branch: str, fetched: list[str]) -> str:
     """MAIN_BRANCH's commit: the step's own commit on a pipeline of that branch, else the branch as the clone has
-    it. Only commits of MAIN_BRANCH are merged: a feature branch's history is never taken for it."""
+    it (a custom pipeline has no BITBUCKET_BRANCH), else as the remote has it. Only commits of MAIN_BRANCH are
+    merged: a feature branch's history is never taken for it."""
     if context.branch == main_branch and context.commit:
         sha = repo.rev_parse(context.commit)
         if sha:
             return sha
-    for ref in (f"refs/heads/{main_branch}", f"refs/remotes/{REMOTE}/{main_branch}"):
+    tracking = f"refs/remotes/{REMOTE}/{main_branch}"
+    for ref in (f"refs/heads/{main_branch}", tracking):
         sha = repo.rev_parse(ref)
+        if sha:
+            return sha
+    problem = f"there is no git remote {REMOTE!r} to fetch it from"
+    if repo.remote_url(REMOTE) is not None:
+        try:
+            repo.fetch(REMOTE, f"+refs/heads/{main_branch}:{tracking}", timeout=UNSHALLOW_TIMEOUT_SECONDS)
+            fetched.append(f"{main_branch} from {REMOTE} (the clone had only {context.branch or 'another branch'})")
+        except GitError as exc:
+            problem = f"fetching it from {REMOTE!r} failed: {exc}"
+        sha = repo.rev_parse(tracking)
         if sha:
             return sha
     where = f" (this step runs on {context.branch!r})" if context.branch else ""
     raise UserError(
         f"MAIN_BRANCH: got {main_branch!r}; STAGE: reconcile reads the history of that branch, which is not in this "
-        f"clone{where}. Run the reconcile in a pipeline of {main_branch!r} (a custom pipeline run from "
-        f"{main_branch!r}), or set MAIN_BRANCH to the branch releases are made from."
+        f"clone{where} and {problem}. Run the reconcile in a pipeline of {main_branch!r} (a custom pipeline run "
+        f"from {main_branch!r}), or set MAIN_BRANCH to the branch releases are made from."
     )
 
 

@@ -106,15 +106,13 @@ def rows(out: str, key: str) -> dict[str, str]:
     """The table's rows of one record: field -> the whole line."""
     found = {}
     for line in out.splitlines():
-        if line.startswith(f"INFO: {key} ") or line.startswith(f"INFO: {key}  "):
-            parts = line[len("INFO: ") :].split()
+        if line.startswith(f"INFO: {key}  "):
             field = next(
                 f
                 for f in ("Status", "Merged At", "Released At", "Last Commit", "Commit URL", "Pull Request", "Branch")
                 if f" {f} " in line
             )
             found[field] = line
-            assert parts
     return found
 
 
@@ -300,26 +298,43 @@ def test_a_history_that_names_no_record_says_so_and_reads_nothing(
     assert airtable_emulator.requests == []
 
 
-def test_a_feature_branch_clone_without_the_main_branch_stops_with_exit_2(
+def test_a_feature_branch_clone_reads_the_main_branch_it_fetches_not_its_own(
+    deployed, repo, git_repo_builder, tmp_path, capsys
+):
+    repo.branch("feature/FEAT-103-more")
+    repo.commit("feat: more FEAT-103")  # not merged: says nothing about FEAT-103
+    clone = repo.pipelines_branch_checkout(git_repo_builder.path("build"), "feature/FEAT-103-more")
+    env = env_for(deployed, clone, tmp_path, BITBUCKET_BRANCH="feature/FEAT-103-more")
+    assert run(env, clone.path) == 0
+    data = report(tmp_path)
+    assert data["history"]["head"] == repo.rev_parse("main")
+    assert "FEAT-103" not in {r["reference"] for r in data["records"]}
+    assert "Fetched main from origin (the clone had only feature/FEAT-103-more)" in capsys.readouterr().out
+
+
+def test_a_clone_without_the_main_branch_nor_a_remote_stops_with_exit_2(
     airtable_emulator, repo, git_repo_builder, tmp_path, capsys
 ):
-    repo.branch("feature/FEAT-108-more")
-    repo.commit("feat: more FEAT-108")
-    clone = repo.pipelines_branch_checkout(git_repo_builder.path("build"), "feature/FEAT-108-more")
-    env = env_for(airtable_emulator, clone, tmp_path, BITBUCKET_BRANCH="feature/FEAT-108-more")
+    repo.branch("feature/FEAT-103-more")
+    clone = repo.pipelines_branch_checkout(git_repo_builder.path("build"), "feature/FEAT-103-more")
+    clone.git("remote", "remove", "origin")
+    env = env_for(airtable_emulator, clone, tmp_path, BITBUCKET_BRANCH="feature/FEAT-103-more")
     airtable_emulator.reset_log()
     assert run(env, clone.path) == 2
     out = capsys.readouterr().out
     assert (
-        "MAIN_BRANCH: got 'main'; STAGE: reconcile reads the history of that branch, which is not in this clone" in out
+        "MAIN_BRANCH: got 'main'; STAGE: reconcile reads the history of that branch, which is not in this clone (this "
+        "step runs on 'feature/FEAT-103-more') and there is no git remote 'origin' to fetch it from." in out
     )
     assert airtable_emulator.requests == []
 
 
-def test_a_shallow_clone_of_main_is_made_whole_first(deployed, repo, git_repo_builder, tmp_path, capsys):
+def test_a_shallow_clone_of_a_custom_pipeline_is_made_whole_first(deployed, repo, git_repo_builder, tmp_path, capsys):
     clone = repo.pipelines_branch_checkout(git_repo_builder.path("shallow"), "main", depth=1)
     assert clone.is_shallow()
-    assert run(env_for(deployed, clone, tmp_path), clone.path) == 0
+    env = env_for(deployed, clone, tmp_path)
+    del env["BITBUCKET_BRANCH"]  # a custom pipeline has none (bitbucket-pipes.md §4.1)
+    assert run(env, clone.path) == 0
     assert not clone.is_shallow()
     data = report(tmp_path)
     assert data["history"]["commits"] == len(repo.git("rev-list", "main").split())
