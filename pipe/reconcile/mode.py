@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Any
 
 from pipe.clients.airtable import AirtableClient, airtable_policy
 from pipe.config.settings import Settings
@@ -22,7 +21,7 @@ from pipe.facts.gather import MIN_RECENT_WINDOW
 from pipe.facts.masking import mask_commits
 from pipe.facts.run_facts import TableFields
 from pipe.facts.scrub import scrub
-from pipe.model import RecordOutcome
+from pipe.model import RecordOutcome, RecordState
 from pipe.modes.base import Finish, Outcome, Start
 from pipe.plan.records import check_status_choices
 from pipe.reconcile.base import BaseState, read_base, read_deployments, unknown_to_history
@@ -30,7 +29,7 @@ from pipe.reconcile.compare import Reconciled, reconcile_records
 from pipe.reconcile.evidence import HistoryIndex
 from pipe.reconcile.history import History, read_history
 from pipe.reconcile.output import (
-    Mode,
+    ReconcileMode,
     base_line,
     history_line,
     missing_lines,
@@ -60,7 +59,7 @@ class ReconcileFacts:
 def reconcile_mode(start: Start) -> Finish:
     settings = start.settings
     assert start.repo is not None  # the mode needs a clone (pipe.flow.MODES)
-    mode = Mode(apply=settings.reconcile.apply, dry_run=settings.run.dry_run)
+    mode = ReconcileMode(apply=settings.reconcile.apply, dry_run=settings.run.dry_run)
     run = settings.run
     history = _masked(
         read_history(
@@ -93,13 +92,7 @@ def reconcile_mode(start: Start) -> Finish:
     _log_results(results, unknown, base, table, history, mode, outcomes)
     if target is not None and target.detail:
         log.info("%s: %s (%s)", target.target, target.status, target.detail)
-    failed = target is not None and target.failed
-    outcome: Outcome = "planned" if mode.dry_run else ("failed" if failed else "ok")
-    extra: dict[str, Any] = {
-        "targets": [target.as_dict()] if target is not None else [],
-        "http": {"airtable": dict(client.policy.stats)},
-        "elapsed_seconds": round(time.monotonic() - start.started, 3),
-    }
+    outcome: Outcome = "planned" if mode.dry_run else ("failed" if target is not None and target.failed else "ok")
     report = reconcile_report(
         history=history,
         wanted=wanted,
@@ -112,7 +105,11 @@ def reconcile_mode(start: Start) -> Finish:
         mode=mode,
         outcome=outcome,
         outcomes=outcomes,
-        extra=extra,
+        extra={
+            "targets": [target.as_dict()] if target is not None else [],
+            "http": {"airtable": dict(client.policy.stats)},
+            "elapsed_seconds": round(time.monotonic() - start.started, 3),
+        },
     )
     return Finish(outcome, report, verdict(results, mode, outcomes))
 
@@ -134,7 +131,7 @@ def _client(settings: Settings, deadline: float) -> AirtableClient:
 
 
 def _apply(
-    start: Start, client: AirtableClient, results: list[Reconciled], base: BaseState, mode: Mode
+    start: Start, client: AirtableClient, results: list[Reconciled], base: BaseState, mode: ReconcileMode
 ) -> TargetResult:
     """The fixes, through the sync's own Airtable records target: 10 records per request, journaled, statuses
     read back (and set again where a concurrent run moved one back meanwhile)."""
@@ -156,11 +153,11 @@ def _apply(
 
 def _log_results(
     results: list[Reconciled],
-    unknown: list[Any],
+    unknown: list[RecordState],
     base: BaseState,
     table: str,
     history: History,
-    mode: Mode,
+    mode: ReconcileMode,
     outcomes: dict[str, RecordOutcome],
 ) -> None:
     rows = table_lines(results, mode, outcomes)
@@ -178,7 +175,7 @@ def _log_results(
         log.info(unknown_line(unknown, base.resolution, table, history))
 
 
-def _nothing_referenced(start: Start, history: History, mode: Mode) -> Finish:
+def _nothing_referenced(start: Start, history: History, mode: ReconcileMode) -> Finish:
     settings = start.settings
     pattern = settings.airtable.key_pattern
     searched = "record IDs (rec + 14 letters or digits)" + (

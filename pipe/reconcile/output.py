@@ -19,7 +19,7 @@ SHOWN_UNKNOWN = 10  # records the history does not know, named in the log
 
 
 @dataclass(frozen=True)
-class Mode:
+class ReconcileMode:
     """How the run treats disagreements: only reported, or written (and whether this is a dry run)."""
 
     apply: bool
@@ -61,7 +61,7 @@ def base_line(base: BaseState, table: str, wanted: int, referenced: int, seed: s
     )
 
 
-def table_lines(results: Sequence[Reconciled], mode: Mode, outcomes: Mapping[str, RecordOutcome]) -> list[str]:
+def table_lines(results: Sequence[Reconciled], mode: ReconcileMode, outcomes: Mapping[str, RecordOutcome]) -> list[str]:
     """One row per disagreement, in aligned columns: record, field, base, history, action, why."""
     rows = [("record", "field", "base", "history", "action", "why (commits, release)")]
     for result in results:
@@ -95,7 +95,7 @@ def unknown_line(unknown: Sequence[RecordState], resolution: Resolution, table: 
     )
 
 
-def verdict(results: Sequence[Reconciled], mode: Mode, outcomes: Mapping[str, RecordOutcome]) -> str:
+def verdict(results: Sequence[Reconciled], mode: ReconcileMode, outcomes: Mapping[str, RecordOutcome]) -> str:
     compared = [r for r in results if r.evidence is not None]
     disagreeing = [r for r in compared if r.disagreements]
     found = sum(len(r.disagreements) for r in compared)
@@ -128,7 +128,7 @@ def reconcile_report(
     deployments: int,
     results: Sequence[Reconciled],
     unknown: Sequence[RecordState],
-    mode: Mode,
+    mode: ReconcileMode,
     outcome: str,
     outcomes: Mapping[str, RecordOutcome],
     extra: Mapping[str, Any],
@@ -175,7 +175,7 @@ def reconcile_report(
     return report
 
 
-def _record_dict(result: Reconciled, mode: Mode, outcome: RecordOutcome | None) -> dict[str, Any]:
+def _record_dict(result: Reconciled, mode: ReconcileMode, outcome: RecordOutcome | None) -> dict[str, Any]:
     plan, evidence = result.plan, result.evidence
     assert evidence is not None
     return {
@@ -214,7 +214,10 @@ def _record_dict(result: Reconciled, mode: Mode, outcome: RecordOutcome | None) 
 
 
 def _summary(
-    results: Sequence[Reconciled], unknown: Sequence[RecordState], mode: Mode, outcomes: Mapping[str, RecordOutcome]
+    results: Sequence[Reconciled],
+    unknown: Sequence[RecordState],
+    mode: ReconcileMode,
+    outcomes: Mapping[str, RecordOutcome],
 ) -> dict[str, int]:
     compared = [r for r in results if r.evidence is not None]
     found = sum(len(r.disagreements) for r in compared)

@@ -362,3 +362,20 @@ def test_a_write_airtable_refuses_fails_the_step_and_the_others_are_written(depl
     data = report(tmp_path)
     assert data["outcome"] == "failed" and data["summary"]["records_failed"] > 0
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_a_token_in_a_merged_branch_name_reaches_no_output(airtable_emulator, repo, tmp_path, capsys):
+    table = Api(SAMPLE_READWRITE_TOKEN, endpoint_url=airtable_emulator.url).table(SAMPLE_BASE_ID, TABLE)
+    table.update("recWorkItem000103", {"Branch": ""})
+    branch = f"feature/FEAT-103-{SAMPLE_READWRITE_TOKEN}"
+    repo.branch(branch)
+    repo.commit("fix: session timeout", {"session.txt": "30m"})
+    repo.checkout("main")
+    repo.merge(branch, bitbucket_merge_message(branch, 43))
+    env = env_for(airtable_emulator, repo, tmp_path, RECONCILE="apply", BITBUCKET_COMMIT=repo.head())
+    del env["AIRTABLE_DEPLOYMENTS_TABLE"]
+    assert run(env, repo.path) == 0
+    assert records(airtable_emulator)["FEAT-103"]["Branch"] == "feature/FEAT-103-[redacted]"
+    texts = [capsys.readouterr().out, *(p.read_text() for p in tmp_path.glob("reconcile*"))]
+    assert len(texts) == 3 and all(SAMPLE_READWRITE_TOKEN not in text for text in texts)  # log, report, journal
+    assert "feature/FEAT-103-[redacted]" in texts[0]
