@@ -23,6 +23,7 @@ from pipe.log import Redactor, configure_logging
 from pipe.modes.base import Finish, Mode, Start
 from pipe.modes.sync import run_sync
 from pipe.preflight.run import check_mode
+from pipe.reconcile import reconcile_mode
 from pipe.recovery import rollback_mode
 from pipe.report.json_report import write_report
 from pipe.report.outputs import check_outputs, outputs_for
@@ -42,6 +43,7 @@ MODES: Mapping[str, Mode] = {
     "deploy": SYNC,
     "check": Mode("check", needs_clone=False, run=check_mode, summary="preflight: nothing is synced"),
     "rollback": Mode("rollback", needs_clone=False, run=rollback_mode, summary="STAGE is set to rollback"),
+    "reconcile": Mode("reconcile", needs_clone=True, run=reconcile_mode, summary="the history against the base"),
 }
 
 VERDICT_OK = "✔"

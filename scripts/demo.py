@@ -12,6 +12,9 @@ after the merge it shows the rendered release notes, the Coda changelog rows, th
 release record and the payload a Coda automation rule received from the pipe's webhook. The
 emulators keep Airtable's rate limit (5 requests per second per base) on.
 
+Last, a person moves a released record back by hand: `STAGE: reconcile` lists the disagreement with the history
+(report only), then `RECONCILE: apply` moves the record forward again.
+
     ./dev demo            # everything
     ./dev demo --keep     # leave .demo/ (the sample repository and the reports) afterwards
 """
@@ -26,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from pyairtable import Api  # noqa: E402
 
 from pipe.flow import run  # noqa: E402
 from testkit.bitbucket_repo import mirror, pipe_proxy  # noqa: E402
@@ -206,6 +211,18 @@ def step(title: str, env: dict, repo: GitRepoBuilder, build_number: int, **pipel
     return code
 
 
+def reconcile_after_an_edit_by_hand(airtable: AirtableEmulator, env: dict, repo: GitRepoBuilder) -> list[int]:
+    """A person moves FEAT-107 back from Released; `STAGE: reconcile` reports it, then fixes it."""
+    airtable.wait_until_quiet(SAMPLE_BASE_ID)  # the person edits after the last step, like the next step
+    table = Api(SAMPLE_READWRITE_TOKEN, endpoint_url=airtable.url).table(SAMPLE_BASE_ID, "Work Items")
+    table.update("recWorkItem000107", {"Status": "In Progress"})
+    show_items(airtable, "after a person moved FEAT-107 back to In Progress by hand")
+    codes = [step("7. RECONCILE: the history against the base (report only)", env, repo, 106, STAGE="reconcile")]
+    codes.append(step("7b. RECONCILE: apply the fixes", env, repo, 107, STAGE="reconcile", RECONCILE="apply"))
+    show_items(airtable, "after the reconcile")
+    return codes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="keep .demo/ afterwards")
@@ -313,6 +330,7 @@ def main() -> int:
                 BITBUCKET_DEPLOYMENT_ENVIRONMENT="production",
             )
         )
+        codes.extend(reconcile_after_an_edit_by_hand(airtable, env, repo))
     banner(f"Demo finished; exit codes {codes}. Reports are in {demo / 'pipe-storage'}.")
     if not args.keep:
         shutil.rmtree(demo / "product", ignore_errors=True)

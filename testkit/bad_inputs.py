@@ -1495,3 +1495,110 @@ CASES: list[Case] = [
         check=lambda ctx, outcome: _assert_no_file(ctx.tmp / "elsewhere" / "report.json"),
     ),
 ]
+
+
+# -- STAGE: reconcile -------------------------------------------------------------------------------------------
+
+
+def reconcile(**values: str) -> Callable[[Ctx], None]:
+    """`STAGE: reconcile` on main (its history names FEAT-101, FEAT-105 and recWorkItem000106), report mode."""
+
+    def setup(ctx: Ctx) -> None:
+        ctx.repo.checkout("main")
+        ctx.env.update(STAGE="reconcile", BITBUCKET_BRANCH="main", BITBUCKET_COMMIT=ctx.repo.head(), **values)
+
+    return setup
+
+
+def reconcile_history_without_references(ctx: Ctx) -> None:
+    """A repository whose commits name no record (and no KEY_PATTERN), reconciled."""
+    plain = ctx.git("plain")
+    plain.commit("chore: start", {"a.txt": "1"})
+    plain.commit("fix: a typo in the README", {"README.md": "hello"})
+    ctx.repo, ctx.cwd = plain, plain.path
+    for name in ("KEY_PATTERN", "KEY_FIELD"):
+        ctx.env.pop(name)
+    ctx.env.update(STAGE="reconcile", BITBUCKET_BRANCH="main", BITBUCKET_COMMIT=plain.head())
+
+
+def check_nothing_read(ctx: Ctx, outcome: Outcome) -> None:
+    assert ctx.airtable.requests == [], "a history without references needs nothing from Airtable"
+
+
+def check_unknown_listed(ctx: Ctx, outcome: Outcome) -> None:
+    unknown = {u["record_id"] for u in report_of(ctx)["unknown_to_history"]}
+    assert unknown == {f"recWorkItem00010{n}" for n in (2, 3, 4, 7, 8)}, unknown
+    assert status_of(ctx, "FEAT-107") == "Ready"  # left alone
+
+
+RECONCILE_CASES: list[Case] = [
+    Case(
+        "reconcile-history-without-references",
+        "`STAGE: reconcile` on a history whose commits name no record (and no `KEY_PATTERN`)",
+        reconcile_history_without_references,
+        0,
+        (
+            "names no Airtable record: its commit messages hold no record IDs (rec + 14 letters or digits), and no "
+            "KEY_PATTERN is set. Nothing to reconcile; Airtable was not read. Check: set KEY_PATTERN and KEY_FIELD",
+        ),
+        check=check_nothing_read,
+    ),
+    Case(
+        "reconcile-base-records-unknown-to-history",
+        "`STAGE: reconcile` on a base with records no commit of the history names",
+        reconcile(),
+        0,
+        "5 records of 'Work Items' are named nowhere in the history read (main at ",
+        check=check_unknown_listed,
+    ),
+    Case(
+        "reconcile-history-names-missing-record",
+        "`STAGE: reconcile` on a history naming a record ID the table does not have",
+        lambda ctx: (reconcile()(ctx), ctx.commit("fix: retry (recNoSuchRecord00)")),
+        0,
+        "Named in the history but not in 'Work Items': recNoSuchRecord00: no such record in the table (named by commit",
+    ),
+    Case(
+        "reconcile-since-unknown-tag",
+        "`RECONCILE_SINCE: v9.9.9`, a tag the clone does not have",
+        reconcile(RECONCILE_SINCE="v9.9.9"),
+        2,
+        "RECONCILE_SINCE: got 'v9.9.9'; this clone has no tag 'v9.9.9' (tags here: 1.4.0), and it is not a date",
+    ),
+    Case(
+        "reconcile-since-bad-date",
+        "`RECONCILE_SINCE: 2024-02-30` (no such day)",
+        reconcile(RECONCILE_SINCE="2024-02-30"),
+        2,
+        "RECONCILE_SINCE: got '2024-02-30'; expected a date such as 2024-05-01",
+    ),
+    Case(
+        "reconcile-sample-not-a-number",
+        "`RECONCILE_SAMPLE: all`",
+        reconcile(RECONCILE_SAMPLE="all"),
+        2,
+        "RECONCILE_SAMPLE: got 'all'; expected a whole number of records from 1 to 100,000",
+    ),
+    Case(
+        "reconcile-mode-unknown",
+        "`RECONCILE: fix` (neither report nor apply)",
+        reconcile(RECONCILE="fix"),
+        2,
+        "RECONCILE: got 'fix'; expected 'report' or 'apply'",
+    ),
+    Case(
+        "reconcile-variable-without-the-stage",
+        "`RECONCILE: apply` at a sync stage",
+        env(RECONCILE="apply"),
+        2,
+        "RECONCILE: is only used with STAGE: reconcile",
+    ),
+    Case(
+        "reconcile-dry-run-without-token",
+        "`STAGE: reconcile` with `DRY_RUN: 'true'` and no token",
+        lambda ctx: (reconcile(DRY_RUN="true")(ctx), ctx.env.pop("AIRTABLE_TOKEN")),
+        2,
+        "AIRTABLE_TOKEN: is required with STAGE: reconcile, also on a dry run",
+    ),
+]
+CASES.extend(RECONCILE_CASES)

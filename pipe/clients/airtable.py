@@ -296,9 +296,14 @@ class AirtableClient:
                 found[record["id"]] = record
         return found
 
-    def _list(self, formula: str, fields: Sequence[str], doing: str) -> list[dict[str, Any]]:
+    def all_records(self, fields: Sequence[str], doing: str) -> list[dict[str, Any]]:
+        """Every record of the table, with only `fields`: one request per 100 records."""
+        return self._list(None, fields, doing)
+
+    def _list(self, formula: str | None, fields: Sequence[str], doing: str) -> list[dict[str, Any]]:
+        options: dict[str, Any] = {"formula": formula} if formula is not None else {}
         try:
-            records = self.table.all(formula=formula, fields=list(dict.fromkeys(fields)), page_size=READ_CHUNK)
+            records = self.table.all(fields=list(dict.fromkeys(fields)), page_size=READ_CHUNK, **options)
         except requests.RequestException as exc:
             raise self._error(exc, doing) from None
         except _BadAnswer as bad:

@@ -204,13 +204,17 @@ class GitRepo:
         *revisions: str,
         first_parent: bool = False,
         max_count: int | None = None,
+        since: int | None = None,
     ) -> list[Commit]:
-        """Commits reachable from the given revisions (git rev-list syntax), newest first."""
+        """Commits reachable from the given revisions (git rev-list syntax), newest first; with `since` (seconds
+        since the epoch) only those committed then or later."""
         args = ["log", "-z", f"--format={_LOG_FORMAT}", "--no-color", "--encoding=UTF-8"]
         if first_parent:
             args.append("--first-parent")
         if max_count is not None:
             args.append(f"--max-count={max_count}")
+        if since is not None:
+            args.append(f"--since=@{since}")
         args.extend(revisions or ("HEAD",))
         args.append("--")
         return parse_log(self.run(*args))

@@ -21,6 +21,7 @@ from pipe.config.file import (
     Workflow,
     load_file_config,
 )
+from pipe.config.reconcile import Since, reconcile_problems
 from pipe.config.values import parse_bool
 from pipe.config.variables import EMPTY_MEANS_NONE, SECRET_VARIABLES, PipeVariables, variable_names
 from pipe.config.webhook import webhook_problems, webhook_warnings
@@ -103,6 +104,15 @@ class CodaWebhookSettings:
     stages: tuple[str, ...]  # the stages that trigger it
     test: bool  # STAGE: check sends a test payload
     time_zone: str  # IANA name of the payload's date-times
+
+
+@dataclass(frozen=True)
+class ReconcileSettings:
+    """`STAGE: reconcile`: compare what the history implies with the base (docs/recovery.md)."""
+
+    apply: bool  # RECONCILE: apply writes the fixes; report (the default) only lists the disagreements
+    since: Since | None  # RECONCILE_SINCE: after a tag or since a date; None: the whole history
+    sample: int | None  # RECONCILE_SAMPLE: check only this many referenced records
 
 
 @dataclass(frozen=True)
@@ -195,6 +205,11 @@ class Settings:
             test=v.CODA_WEBHOOK_TEST,
             time_zone=v.CODA_WEBHOOK_TIME_ZONE,
         )
+
+    @property
+    def reconcile(self) -> ReconcileSettings:
+        v = self.variables
+        return ReconcileSettings(apply=v.RECONCILE == "apply", since=v.RECONCILE_SINCE, sample=v.RECONCILE_SAMPLE)
 
     @property
     def release(self) -> ReleaseSettings:
@@ -310,6 +325,7 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
             problems.append(f"CODA_API_TOKEN: is required when {name} is given (or set DRY_RUN: 'true')")
             break
     problems.extend(webhook_problems(raw, dry_run))
+    problems.extend(reconcile_problems(raw))
     if "VERSION" in raw:
         from pipe.release.version import parse_version_variable
 

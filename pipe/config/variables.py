@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
+from pipe.config.reconcile import Since, parse_sample, parse_since
 from pipe.config.values import (
     parse_base_id,
     parse_bool,
@@ -41,7 +42,9 @@ PrereleaseId = Annotated[str, BeforeValidator(_prerelease_identifier)]
 RuleId = Annotated[str, BeforeValidator(parse_rule_id)]
 StageList = Annotated[tuple[str, ...], BeforeValidator(parse_stages)]
 TimeZoneName = Annotated[str, BeforeValidator(parse_time_zone)]
-StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "check"]
+ReconcileSince = Annotated[Since, BeforeValidator(parse_since)]
+SampleSize = Annotated[int, BeforeValidator(parse_sample)]
+StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "check", "reconcile"]
 
 SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN", "BITBUCKET_ACCESS_TOKEN"})
 # Variables whose empty value means "none" rather than "not given" (`BITBUCKET_API_PROXY: ""`: no proxy).
@@ -92,7 +95,8 @@ class PipeVariables(BaseModel):
         "`auto`, `build`, `review`, `merge`, `deploy`, `rollback` or `check`. `auto` detects the stage from the "
         "Pipelines environment (see Details); `rollback` restores what the run journaled in `JOURNAL_FILE` "
         "changed (see docs/recovery.md); `check` runs the preflight checks and syncs nothing (see "
-        "docs/preflight.md).",
+        "docs/preflight.md). `reconcile` compares what the git history implies with the base and reports every "
+        "disagreement (see docs/recovery.md).",
         default="auto",
         readme_default="`auto`",
     )
@@ -251,6 +255,23 @@ class PipeVariables(BaseModel):
         "(then the report is sent with `BITBUCKET_ACCESS_TOKEN`, if given).",
         default="http://host.docker.internal:29418",
         readme_default="`http://host.docker.internal:29418`",
+    )
+    RECONCILE: Literal["report", "apply"] = _var(
+        "With `STAGE: reconcile`: `report` lists every disagreement between the history and the base and writes "
+        "nothing (the step passes); `apply` also writes the fixes (statuses forward only, empty links filled), "
+        "journaled like any run.",
+        default="report",
+        readme_default="`report`",
+    )
+    RECONCILE_SINCE: ReconcileSince | None = _var(
+        "With `STAGE: reconcile`: read the history after this release tag (`v1.4.0`), or since this date "
+        "(`2024-05-01`, or an ISO 8601 date-time).",
+        readme_default="the whole history of `MAIN_BRANCH`",
+    )
+    RECONCILE_SAMPLE: SampleSize | None = _var(
+        "With `STAGE: reconcile`: check only this many of the referenced records, a sample that is the same for "
+        "the same commit (see docs/recovery.md), for a quick check after an incident.",
+        readme_default="every referenced record",
     )
 
 

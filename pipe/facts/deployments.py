@@ -38,6 +38,20 @@ def deployments_to(client: AirtableClient, fields: DeploymentFields, environment
     return found
 
 
+def all_deployments(client: AirtableClient, fields: DeploymentFields) -> list[Deployment]:
+    """Every logged deployment, to every environment (one request per 100 records)."""
+    wanted = [fields.environment, fields.commit, *([fields.deployed_at] if fields.deployed_at else [])]
+    found = []
+    for record in client.all_records(wanted, "reading the deployments log"):
+        values = record.get("fields", {})
+        environment = str(values.get(fields.environment) or "").strip()
+        commit = str(values.get(fields.commit) or "").strip()
+        if environment and commit:
+            deployed_at = values.get(fields.deployed_at) if fields.deployed_at else None
+            found.append(Deployment(record["id"], environment, commit, deployed_at))
+    return found
+
+
 def last_deployment(repo: GitRepo, deployments: list[Deployment], head: str) -> Deployment | None:
     """The newest logged deployment whose commit is HEAD or one of its ancestors (a redeploy of an
     older commit, or a commit not in this clone, does not count)."""

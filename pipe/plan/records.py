@@ -9,7 +9,7 @@ from typing import Any
 
 from pipe.clients.airtable import AirtableConfigError
 from pipe.config.file import Workflow
-from pipe.facts.run_facts import PullRequestFacts, RunFacts
+from pipe.facts.run_facts import PullRequestFacts, RunFacts, TableFields
 from pipe.model import (
     FieldChange,
     RecordPlan,
@@ -169,7 +169,12 @@ def _with_changes(
 
 def check_status_options(plans: Sequence[RecordPlan], facts: RunFacts, table: str) -> None:
     """A single-select status must already offer every status the plan writes (typecast stays off)."""
-    choices, status_field = facts.fields.status_choices, facts.fields.items.status
+    check_status_choices(plans, facts.fields, table)
+
+
+def check_status_choices(plans: Sequence[RecordPlan], table_fields: TableFields, table: str) -> None:
+    """`check_status_options` for the fields of any run (a reconcile has no RunFacts)."""
+    choices, status_field = table_fields.status_choices, table_fields.items.status
     if choices is None or not status_field:
         return
     wanted = {c.after for p in plans for c in p.changes if c.field == status_field}

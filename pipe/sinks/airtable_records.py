@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pipe.clients.airtable import WRITE_CHUNK, AirtableClient, AirtableConfigError, AirtableError
 from pipe.clients.http import BudgetExceeded
 from pipe.config.file import Workflow
-from pipe.facts.run_facts import RunFacts
+from pipe.facts.run_facts import TableFields
 from pipe.model import FieldChange, RecordOutcome, RecordPlan, TargetResult
 from pipe.plan.records import cell_text
 from pipe.plan.workflow import STAGE_TIMES, furthest, implied_status, repair_status
@@ -35,6 +36,19 @@ NAME = "Airtable records"
 REPAIR_ROUNDS = 3
 
 
+class WriteFacts(Protocol):
+    """What writing and reading back needs of the facts: the sync's RunFacts, or a reconcile's."""
+
+    @property
+    def fields(self) -> TableFields: ...
+
+    @property
+    def now(self) -> int: ...
+
+    @property
+    def recent_window(self) -> float: ...
+
+
 def target(run: TargetRun) -> RecordsTarget | None:
     if not run.plan.records:
         return None
@@ -45,7 +59,7 @@ def target(run: TargetRun) -> RecordsTarget | None:
 class RecordsTarget:
     client: AirtableClient | None
     plans: Sequence[RecordPlan]
-    facts: RunFacts
+    facts: WriteFacts
     workflow: Workflow
     name: str = NAME
 
@@ -61,7 +75,7 @@ class RecordsTarget:
 class RecordsChange:
     client: AirtableClient | None
     pending: list[RecordPlan]
-    facts: RunFacts
+    facts: WriteFacts
     workflow: Workflow
     outcomes: dict[str, RecordOutcome] = field(default_factory=dict)
 

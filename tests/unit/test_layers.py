@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"pipe.insights"},
     {"pipe.sinks"},
     {"pipe.report"},
-    {"pipe.modes", "pipe.preflight", "pipe.recovery"},
+    {"pipe.modes", "pipe.preflight", "pipe.recovery", "pipe.reconcile"},
     {"pipe.flow"},
     {"pipe.pipe", "pipe.__main__"},
 ]
