@@ -346,3 +346,27 @@ def test_a_journal_cut_to_fit_airtable_leaves_that_record_alone(airtable_emulato
     report = json.loads((tmp_path / "rollback.json").read_text())
     record = next(r for r in report["records"] if r["table"] == "page Release Notes")
     assert record["action"] == "not_supported" and "roll it back from the run's journal file" in record["reason"]
+
+
+def test_a_rollback_step_in_the_same_pipeline_can_run_twice_from_the_journal_table(
+    airtable_emulator, coda_emulator, repo, tmp_path, capsys
+):
+    """The sync and the rollback steps of one pipeline share its run ID: the journal table then holds both under
+    it, and a second rollback of that run finds everything as before and writes nothing."""
+    add_journal_table(airtable_emulator)
+    before = state(airtable_emulator, coda_emulator, repo)
+    env = merge_env(airtable_emulator, coda_emulator, repo, tmp_path, AIRTABLE_JOURNAL_TABLE=JOURNAL_TABLE)
+    assert run(env, repo.path) == 0
+    step = rollback_env(env, tmp_path, JOURNAL_RUN="build #12", BITBUCKET_BUILD_NUMBER="12")
+    del step["JOURNAL_FILE"]
+    assert run(step, repo.path) == 0
+    assert state(airtable_emulator, coda_emulator, repo) == before
+    since = len(coda_emulator.requests)
+    airtable_emulator.reset_log()
+    capsys.readouterr()
+
+    assert run({**step, "REPORT_FILE": str(tmp_path / "again.json")}, repo.path) == 0
+    assert coda_writes(coda_emulator, since) == []
+    assert [r for r in airtable_emulator.requests if r.method == "PATCH"] == []
+    assert state(airtable_emulator, coda_emulator, repo) == before
+    assert "Rollback: 0 fields restored, 0 changed since and left alone" in capsys.readouterr().out
