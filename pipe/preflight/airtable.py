@@ -92,7 +92,7 @@ def table_specs(settings: Settings) -> list[TableSpec]:
             )
         )
     if a.journal_table:  # the change journal: every write appended there (pipe.sinks.journal_table)
-        written = "what the pipe journals"
+        journaled = "what the pipe journals"
         specs.append(
             TableSpec(
                 f"{SERVICE} {a.journal_table}",
@@ -101,9 +101,9 @@ def table_specs(settings: Settings) -> list[TableSpec]:
                 mapping_refs("airtable.journal", a.journal.model_dump()),
                 JOURNAL_FIELDS,
                 options={
-                    "stage": (["build", "review", "merge", "deploy", "rollback"], False, written),
-                    "service": (["airtable", "coda", "file"], False, written),
-                    "change": (["created", "updated"], False, written),
+                    "stage": (["build", "review", "merge", "deploy", "rollback"], False, journaled),
+                    "service": (["airtable", "coda", "file"], False, journaled),
+                    "change": (["created", "updated"], False, journaled),
                 },
             )
         )
