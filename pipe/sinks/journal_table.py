@@ -161,23 +161,36 @@ class JournalTableTarget:
     name: str = NAME
 
     def prepare(self) -> JournalTableChange:
-        fields = check_journal_table(self.client, self.fields, [self.stamp.stage])
-        return JournalTableChange(self.client, fields, self.stamp)
+        """A mismatch stops the run (AirtableConfigError); Airtable failing for a while does not: the table is
+        checked again before appending, and a failure then is reported like any failure to append."""
+        try:
+            fields: JournalFields | None = check_journal_table(self.client, self.fields, [self.stamp.stage])
+        except (AirtableError, BudgetExceeded) as exc:
+            log.warning("Could not read %s before writing (%s); it is read again before appending.", NAME, exc)
+            fields = None
+        return JournalTableChange(self, fields)
 
 
 @dataclass(frozen=True)
 class JournalTableChange:
-    client: AirtableClient
-    fields: JournalFields
-    stamp: Stamp
+    target: JournalTableTarget
+    fields: JournalFields | None  # None: not checked yet (Airtable failed while preparing)
     name: str = NAME
 
     def preview(self) -> TargetResult:
-        return TargetResult(NAME, "planned", f"would append every write of the run to {self.client.table_name!r}")
+        table = self.target.client.table_name
+        return TargetResult(NAME, "planned", f"would append every write of the run to {table!r}")
 
     def apply(self, journal: Journal, earlier: Sequence[TargetResult]) -> TargetResult:
+        t = self.target
         entries = list(journal.entries)
         if not entries:
             return TargetResult(NAME, "unchanged")  # nothing was written: nothing to say
-        done, error = append_entries(self.client, self.fields, self.stamp, entries)
-        return appended_result(self.client.table_name, len(entries), done, error)
+        fields = self.fields
+        if fields is None:
+            try:
+                fields = check_journal_table(t.client, t.fields, [t.stamp.stage])
+            except (AirtableError, AirtableConfigError, BudgetExceeded) as exc:
+                return appended_result(t.client.table_name, len(entries), 0, str(exc))
+        done, error = append_entries(t.client, fields, t.stamp, entries)
+        return appended_result(t.client.table_name, len(entries), done, error)
