@@ -196,10 +196,6 @@ class CodaPageSink:
                 log.debug("the Coda doc has writes pending; reading page %r again shortly", target.name)
                 self._sleep(self.fresh_read_interval)
 
-    def fresh_lines(self, target: CodaPage) -> list[PageLine] | None:
-        """The page's lines as they are after every pending write (None: the doc stayed busy); for the rollback."""
-        return self._fresh_lines(target)
-
     def _confirm(self, request_id: str) -> bool:
         try:
             status = self.client.wait_for_mutations([request_id], self.polling).get(request_id)
@@ -207,6 +203,10 @@ class CodaPageSink:
             log.warning("polling Coda for the page write failed (%s); reported as not confirmed", exc)
             return False
         return bool(status and status.completed)
+
+    def fresh_lines(self, target: CodaPage) -> list[PageLine] | None:
+        """The page's lines as they are after every pending write (None: the doc stayed busy); for the rollback."""
+        return self._fresh_lines(target)
 
 
 # -- the run's target ----------------------------------------------------------------------------------
