@@ -370,3 +370,21 @@ def test_a_rollback_step_in_the_same_pipeline_can_run_twice_from_the_journal_tab
     assert [r for r in airtable_emulator.requests if r.method == "PATCH"] == []
     assert state(airtable_emulator, coda_emulator, repo) == before
     assert "Rollback: 0 fields restored, 0 changed since and left alone" in capsys.readouterr().out
+
+
+def test_rolling_the_rollback_back_redoes_the_fields_and_the_changelog(
+    airtable_emulator, coda_emulator, repo, tmp_path, capsys
+):
+    env = merge_env(airtable_emulator, coda_emulator, repo, tmp_path)
+    assert run(env, repo.path) == 0
+    merged = state(airtable_emulator, coda_emulator, repo)
+    assert run(rollback_env(env, tmp_path), repo.path) == 0
+    capsys.readouterr()
+    redo = rollback_env(env, tmp_path, report="redo.json", JOURNAL_FILE=str(tmp_path / "rollback.journal.jsonl"))
+    assert run(redo, repo.path) == 0
+    now = state(airtable_emulator, coda_emulator, repo)
+    assert now["work items"] == merged["work items"] and now["changelog"] == merged["changelog"]
+    assert release_rows(coda_emulator) == [] and "release 1.5.0" not in now["page"]  # the sync step brings them back
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if "coda: Changelog" in line and "not found" in line]
+    assert "release 1.5.0 is not on the page (a rollback removed it)" in out
