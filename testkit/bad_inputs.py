@@ -40,6 +40,7 @@ from testkit.emulators.bitbucket.emulator import BitbucketEmulator
 from testkit.emulators.coda.emulator import CodaEmulator
 from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID
 from testkit.gitrepos import GitRepoBuilder, GitRepoFactory, bitbucket_merge_message
+from testkit.journal_table import JOURNAL_TABLE, add_journal_table
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 CODA_TOKEN = "fake-coda-token-bad-input"
@@ -555,6 +556,24 @@ def journal_fifo(ctx: Ctx) -> None:
     fifo = ctx.tmp / "journal.jsonl"
     os.mkfifo(fifo)
     ctx.env.update(STAGE="rollback", JOURNAL_FILE=str(fifo))
+
+
+def journal_table(**renamed: str) -> Callable[[Ctx], None]:
+    """AIRTABLE_JOURNAL_TABLE naming a table of the base whose fields are named otherwise than `airtable.journal`."""
+
+    def setup(ctx: Ctx) -> None:
+        add_journal_table(ctx.airtable, renamed=renamed)
+        ctx.env["AIRTABLE_JOURNAL_TABLE"] = JOURNAL_TABLE
+
+    return setup
+
+
+def journal_run_unknown(ctx: Ctx) -> None:
+    """The build journaled in AIRTABLE_JOURNAL_TABLE (run `build #12`), then a rollback of run `build #99`."""
+    journal_table()(ctx)
+    with contextlib.redirect_stdout(io.StringIO()), fast_pacing():
+        assert run(ctx.env, ctx.cwd) == 0
+    ctx.env.update(STAGE="rollback", JOURNAL_RUN="build #99", BITBUCKET_BUILD_NUMBER="13")
 
 
 def config_link_outside(ctx: Ctx) -> None:
@@ -1391,6 +1410,47 @@ CASES: list[Case] = [
         lambda ctx: ctx.env.update(STAGE="rollback", JOURNAL_FILE=str(ctx.tmp)),
         2,
         "is a folder, not a regular file",
+    ),
+    # -- the change journal in Airtable -------------------------------------------------------------------
+    Case(
+        "journal-table-wrong-fields",
+        "`AIRTABLE_JOURNAL_TABLE` of a table whose fields are not those of `airtable.journal` (`Before` is "
+        "named `Old Value`)",
+        journal_table(Before="Old Value"),
+        2,
+        (
+            "Table 'Change Journal' (tblChangeJournal1) has no field 'Before' (before)",
+            "airtable.journal.before: there is no field 'Before'",
+        ),
+    ),
+    Case(
+        "journal-table-missing",
+        "`AIRTABLE_JOURNAL_TABLE: Change Jurnal` (no such table in the base)",
+        env(AIRTABLE_JOURNAL_TABLE="Change Jurnal"),
+        2,
+        "AIRTABLE_JOURNAL_TABLE: there is no table 'Change Jurnal' in base appSampleProduct1",
+    ),
+    Case(
+        "journal-run-unknown",
+        "`STAGE: rollback` with `JOURNAL_RUN: build #99`, a run the journal table holds no entry of",
+        journal_run_unknown,
+        2,
+        "JOURNAL_RUN: got 'build #99'; the table 'Change Journal' (AIRTABLE_JOURNAL_TABLE) holds no entry of that "
+        "run. Runs journaled most recently: 'build #12'.",
+    ),
+    Case(
+        "journal-run-without-table",
+        "`JOURNAL_RUN` without `AIRTABLE_JOURNAL_TABLE`",
+        env(STAGE="rollback", JOURNAL_RUN="build #12"),
+        2,
+        "AIRTABLE_JOURNAL_TABLE: is required with JOURNAL_RUN (the table the run was journaled in)",
+    ),
+    Case(
+        "journal-run-and-file",
+        "both `JOURNAL_RUN` and `JOURNAL_FILE`",
+        env(STAGE="rollback", JOURNAL_RUN="build #12", JOURNAL_FILE="run.journal.jsonl", AIRTABLE_JOURNAL_TABLE="J"),
+        2,
+        "JOURNAL_RUN: give JOURNAL_FILE or JOURNAL_RUN, not both",
     ),
     Case(
         "message-forged-log-lines",

@@ -216,9 +216,13 @@ def pipe_pacing(scale: float = 1.0, read_timeout: float | None = None) -> Iterat
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch("pipe.modes.sync.airtable_policy", scaled_airtable))
         stack.enter_context(mock.patch("pipe.modes.sync.coda_policy", scaled_coda))
+        stack.enter_context(mock.patch("pipe.recovery.airtable_policy", scaled_airtable))  # STAGE: rollback
+        stack.enter_context(mock.patch("pipe.recovery.services.coda_policy", scaled_coda))
         if scale != 1.0:
             stack.enter_context(mock.patch("pipe.sinks.coda_rows.MutationPolling", scaled_polling))
             stack.enter_context(mock.patch("pipe.sinks.coda_page.MutationPolling", scaled_polling))
+            stack.enter_context(mock.patch("pipe.recovery.coda_rows.MutationPolling", scaled_polling))
+            stack.enter_context(mock.patch("pipe.recovery.coda_page.MutationPolling", scaled_polling))
         yield pacing
 
 

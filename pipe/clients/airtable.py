@@ -310,6 +310,18 @@ class AirtableClient:
             raise self._bad_answer(bad, doing) from None
         return [dict(record) for record in records]
 
+    def latest(self, fields: Sequence[str], sort_field: str, limit: int, doing: str) -> list[dict[str, Any]]:
+        """The `limit` records last in `sort_field`'s order (descending), with only `fields`."""
+        try:
+            records = self.table.all(
+                fields=list(dict.fromkeys(fields)), sort=[f"-{sort_field}"], max_records=limit, page_size=READ_CHUNK
+            )
+        except requests.RequestException as exc:
+            raise self._error(exc, doing) from None
+        except _BadAnswer as bad:
+            raise self._bad_answer(bad, doing) from None
+        return [dict(record) for record in records]
+
     # -- writes --------------------------------------------------------------------------------
 
     def update(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:

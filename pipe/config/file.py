@@ -85,10 +85,31 @@ class DeploymentFields(_Strict):
     run: str | None = "Run"
 
 
+class JournalFields(_Strict):
+    """Fields of the change journal (AIRTABLE_JOURNAL_TABLE): one record per field the pipe wrote, appended after
+    the run's writes. `entry` is the key entries are upserted on (`<run> #<n> <digest>`); `before` and `after`
+    hold the values as JSON (plain text as is). `null` leaves an optional field out."""
+
+    entry: str = "Entry"
+    run: str = "Run"
+    stage: str | None = "Stage"
+    service: str = "Service"
+    table: str = "Table"
+    record: str = "Record"
+    field: str = "Field"
+    before: str = "Before"
+    after: str = "After"
+    time: str = "Time"
+    change: str | None = Field(default="Change", description="created or updated (empty when the write does not say)")
+    unconfirmed: str | None = Field(default="Unconfirmed", description="checked: no answer said the write was done")
+    pipeline: str | None = Field(default="Pipeline", description="link to the pipeline run")
+
+
 class AirtableSection(_Strict):
     fields: FieldMapping = FieldMapping()
     releases: ReleaseFields = ReleaseFields()
     deployments: DeploymentFields = DeploymentFields()
+    journal: JournalFields = JournalFields()
 
 
 class CodaColumns(_Strict):

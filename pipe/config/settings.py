@@ -17,6 +17,7 @@ from pipe.config.file import (
     DeploymentFields,
     FieldMapping,
     FileConfig,
+    JournalFields,
     ReleaseFields,
     Workflow,
     load_file_config,
@@ -45,6 +46,7 @@ class RunSettings:
     debug: bool
     report_path: Path | None
     journal_file: str | None  # STAGE=rollback: the journal to roll back
+    journal_run: str | None = None  # STAGE=rollback: the run to roll back, read from AIRTABLE_JOURNAL_TABLE
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class AirtableSettings:
     fields: FieldMapping
     releases: ReleaseFields
     deployments: DeploymentFields
+    journal_table: str | None = None  # AIRTABLE_JOURNAL_TABLE: every write is appended there too
+    journal: JournalFields = JournalFields()
 
     @property
     def readable(self) -> bool:
@@ -153,6 +157,7 @@ class Settings:
             debug=v.DEBUG,
             report_path=self.report_path,
             journal_file=v.JOURNAL_FILE,
+            journal_run=v.JOURNAL_RUN,
         )
 
     @property
@@ -171,6 +176,8 @@ class Settings:
             fields=section.fields,
             releases=section.releases,
             deployments=section.deployments,
+            journal_table=v.AIRTABLE_JOURNAL_TABLE,
+            journal=section.journal,
         )
 
     @property
@@ -318,7 +325,8 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
                 problems.append(f"{name}: is required when AIRTABLE_TOKEN is given")
     if "CODA_API_TOKEN" in raw:
         for name in ("CODA_DOC_ID", "CODA_TABLE"):
-            if name not in raw and not (name == "CODA_TABLE" and "CODA_WEBHOOK_RULE_ID" in raw):
+            # a rollback finds its Coda tables and pages in the journal
+            if name not in raw and not (name == "CODA_TABLE" and ("CODA_WEBHOOK_RULE_ID" in raw or rollback)):
                 problems.append(f"{name}: is required when CODA_API_TOKEN is given")
     for name in ("CODA_DOC_ID", "CODA_TABLE", "CODA_PAGE"):
         if name in raw and "CODA_API_TOKEN" not in raw and dry_run is False:
@@ -333,14 +341,32 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
             parse_version_variable(raw["VERSION"])
         except ConfigError as exc:
             problems.append(str(exc).replace("VERSION: ", f"VERSION: got {raw['VERSION']!r}; ", 1))
-    if rollback and "JOURNAL_FILE" not in raw:
-        problems.append("JOURNAL_FILE: is required with STAGE: rollback (the run's <report name>.journal.jsonl)")
+    if rollback and "JOURNAL_FILE" not in raw and "JOURNAL_RUN" not in raw:
+        problems.append(
+            "JOURNAL_FILE: is required with STAGE: rollback (the run's <report name>.journal.jsonl), or "
+            "JOURNAL_RUN with AIRTABLE_JOURNAL_TABLE"
+        )
+    problems.extend(_journal_run_problems(raw, rollback))
     if "JOURNAL_FILE" in raw and not rollback:
         problems.append("JOURNAL_FILE: is only used with STAGE: rollback; set STAGE: rollback to roll that run back")
     if "KEY_PATTERN" in raw and "KEY_FIELD" not in raw:
         problems.append("KEY_FIELD: is required when KEY_PATTERN is set (the field that holds the key)")
     if "KEY_FIELD" in raw and "KEY_PATTERN" not in raw:
         problems.append("KEY_PATTERN: is required when KEY_FIELD is set (a regex such as FEAT-\\d+)")
+    return problems
+
+
+def _journal_run_problems(raw: Mapping[str, str], rollback: bool) -> list[str]:
+    """JOURNAL_RUN: a rollback reads that run from AIRTABLE_JOURNAL_TABLE, instead of a JOURNAL_FILE."""
+    if "JOURNAL_RUN" not in raw:
+        return []
+    if not rollback:
+        return ["JOURNAL_RUN: is only used with STAGE: rollback; set STAGE: rollback to roll that run back"]
+    problems = []
+    if "JOURNAL_FILE" in raw:
+        problems.append("JOURNAL_RUN: give JOURNAL_FILE or JOURNAL_RUN, not both (they name what to roll back)")
+    if "AIRTABLE_JOURNAL_TABLE" not in raw:
+        problems.append("AIRTABLE_JOURNAL_TABLE: is required with JOURNAL_RUN (the table the run was journaled in)")
     return problems
 
 

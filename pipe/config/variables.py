@@ -39,6 +39,20 @@ def _prerelease_identifier(value: object) -> str:
 
 
 PrereleaseId = Annotated[str, BeforeValidator(_prerelease_identifier)]
+
+
+def _run_id(value: object) -> str:
+    """A pipeline run's ID as the journal holds it: `{uuid}` or `build #12` (one line, at most 200 characters)."""
+    text = str(value).strip()
+    if not text or len(text) > 200 or any(ord(c) < 32 for c in text):
+        raise ValueError(
+            "expected the ID of a journaled run as its Run field shows it, such as "
+            "{3f0c1e2a-…} (BITBUCKET_PIPELINE_UUID) or build #12"
+        )
+    return text
+
+
+RunId = Annotated[str, BeforeValidator(_run_id)]
 RuleId = Annotated[str, BeforeValidator(parse_rule_id)]
 StageList = Annotated[tuple[str, ...], BeforeValidator(parse_stages)]
 TimeZoneName = Annotated[str, BeforeValidator(parse_time_zone)]
@@ -92,11 +106,11 @@ class PipeVariables(BaseModel):
         readme_default="`https://api.airtable.com`",
     )
     STAGE: StageName = _var(
-        "`auto`, `build`, `review`, `merge`, `deploy`, `rollback` or `check`. `auto` detects the stage from the "
-        "Pipelines environment (see Details); `rollback` restores what the run journaled in `JOURNAL_FILE` "
-        "changed (see docs/recovery.md); `check` runs the preflight checks and syncs nothing (see "
-        "docs/preflight.md). `reconcile` compares what the git history implies with the base and reports every "
-        "disagreement (see docs/recovery.md).",
+        "`auto`, `build`, `review`, `merge`, `deploy`, `check`, `rollback` or `reconcile`. `auto` "
+        "detects the stage from the Pipelines environment (see Details); `check` runs the preflight checks and "
+        "syncs nothing (see docs/preflight.md); `rollback` restores what the run journaled in `JOURNAL_FILE` (or "
+        "`JOURNAL_RUN`) changed and `reconcile` compares what the git history implies with the base and reports "
+        "every disagreement (see docs/recovery.md).",
         default="auto",
         readme_default="`auto`",
     )
@@ -128,7 +142,12 @@ class PipeVariables(BaseModel):
     JOURNAL_FILE: str | None = _var(
         "With `STAGE: rollback`: the journal of the run to roll back (written beside its report as "
         "`<report name>.journal.jsonl`), relative to the clone or absolute.",
-        required="with `STAGE: rollback`",
+        required="with `STAGE: rollback` (unless `JOURNAL_RUN` is set)",
+    )
+    JOURNAL_RUN: RunId | None = _var(
+        "With `STAGE: rollback`: roll back the run with this ID (its `Run` field in `AIRTABLE_JOURNAL_TABLE`, "
+        "such as `build #12` or the pipeline UUID), read from the change journal in Airtable instead of a "
+        "journal file."
     )
     AIRTABLE_RATE_LIMIT_WAIT: Seconds = _var(
         "Seconds to wait after Airtable answers 429 (Airtable locks the base out for 30 seconds).",
@@ -203,6 +222,12 @@ class PipeVariables(BaseModel):
         "Name or ID of an Airtable table where the deploy stage logs each deployment (environment and "
         "commit), so the next deploy covers only the commits since the last one to that environment.",
         readme_default="none: a deploy covers the commits since the previous release tag",
+    )
+    AIRTABLE_JOURNAL_TABLE: str | None = _var(
+        "Name or ID of an Airtable table (in the same base) where every write of every run is also appended, "
+        "one record per field (run, stage, record, field, before, after, time, pipeline link), so changes can be "
+        "audited and filtered in Airtable; `STAGE: rollback` can read a run back from it (`JOURNAL_RUN`). See "
+        "docs/recovery.md."
     )
     TIME_BUDGET: Seconds = _var(
         "Seconds the pipe may spend on Airtable and Coda requests (waits for rate limits included). When it runs "

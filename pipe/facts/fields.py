@@ -158,6 +158,23 @@ DEPLOYMENT_FIELDS: dict[str, Expect] = {
     "run": Expect(TEXT, "the pipeline run's ID"),
 }
 
+# The change journal (airtable.journal); `entry` is the upsert key. Values are JSON text, so long text.
+JOURNAL_FIELDS: dict[str, Expect] = {
+    "entry": Expect(TEXT, "the entry's key (entries are upserted on it)"),
+    "run": Expect(TEXT, "the pipeline run's ID"),
+    "stage": Expect(TEXT | {"singleSelect"}, "the stage (build, review, merge, deploy, rollback)"),
+    "service": Expect(TEXT | {"singleSelect"}, "the service written (airtable, coda, file)"),
+    "table": Expect(TEXT, "the table, page or file written"),
+    "record": Expect(TEXT, "the record ID, Coda row key or version written"),
+    "field": Expect(TEXT, "the field, column or section written"),
+    "before": Expect(frozenset({"multilineText"}), "the value before the write (JSON, plain text as is)"),
+    "after": Expect(frozenset({"multilineText"}), "the value written (JSON, plain text as is)"),
+    "time": Expect(frozenset({"dateTime"}) | TEXT, "when the write was accepted"),
+    "change": Expect(TEXT | {"singleSelect"}, "created or updated"),
+    "unconfirmed": Expect(frozenset({"checkbox"}), "whether no answer said the write was done"),
+    "pipeline": Expect(TEXT | {"url"}, "the pipeline's link"),
+}
+
 # The Coda changelog table (coda.columns); Coda's column format types.
 CODA_TEXT = frozenset({"text"})
 CODA_COLUMNS: dict[str, Expect] = {
@@ -309,9 +326,14 @@ def pin_fields(schema: TableSchema | None, mapping: FieldMapping, key_field: str
 
 
 def pin_section(schema: TableSchema | None, section: M, name: str) -> M:
-    """`pin_fields` for `airtable.releases` (a `ReleaseFields`) or `airtable.deployments` (`DeploymentFields`),
-    against the schema of AIRTABLE_RELEASES_TABLE or AIRTABLE_DEPLOYMENTS_TABLE."""
-    expects = {"airtable.releases": RELEASE_FIELDS, "airtable.deployments": DEPLOYMENT_FIELDS}[name]
+    """`pin_fields` for `airtable.releases` (a `ReleaseFields`), `airtable.deployments` (`DeploymentFields`) or
+    `airtable.journal` (`JournalFields`), against the schema of AIRTABLE_RELEASES_TABLE, AIRTABLE_DEPLOYMENTS_TABLE
+    or AIRTABLE_JOURNAL_TABLE."""
+    expects = {
+        "airtable.releases": RELEASE_FIELDS,
+        "airtable.deployments": DEPLOYMENT_FIELDS,
+        "airtable.journal": JOURNAL_FIELDS,
+    }[name]
     return _pin(schema, section, mapping_refs(name, section.model_dump()), expects, name)
 
 
@@ -373,6 +395,7 @@ def missing_options(choices: Iterable[str], wanted: Iterable[str]) -> list[str]:
 __all__ = [
     "CODA_COLUMNS",
     "DEPLOYMENT_FIELDS",
+    "JOURNAL_FIELDS",
     "RELEASE_FIELDS",
     "WORK_ITEM_FIELDS",
     "Expect",

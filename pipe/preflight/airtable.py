@@ -17,6 +17,7 @@ from pipe.clients.http import HttpPolicy
 from pipe.config import Settings
 from pipe.facts.fields import (
     DEPLOYMENT_FIELDS,
+    JOURNAL_FIELDS,
     READ_ONLY,
     RELEASE_FIELDS,
     WORK_ITEM_FIELDS,
@@ -88,6 +89,22 @@ def table_specs(settings: Settings) -> list[TableSpec]:
                 mapping_refs("airtable.deployments", a.deployments.model_dump()),
                 DEPLOYMENT_FIELDS,
                 options={"environment": (environments, False, "workflow.environments")},
+            )
+        )
+    if a.journal_table:  # the change journal: every write appended there (pipe.sinks.journal_table)
+        journaled = "what the pipe journals"
+        specs.append(
+            TableSpec(
+                f"{SERVICE} {a.journal_table}",
+                "AIRTABLE_JOURNAL_TABLE",
+                a.journal_table,
+                mapping_refs("airtable.journal", a.journal.model_dump()),
+                JOURNAL_FIELDS,
+                options={
+                    "stage": (["build", "review", "merge", "deploy", "rollback"], False, journaled),
+                    "service": (["airtable", "coda", "file"], False, journaled),
+                    "change": (["created", "updated"], False, journaled),
+                },
             )
         )
     return specs

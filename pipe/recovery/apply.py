@@ -48,7 +48,7 @@ class RollbackWriter:
 
     def apply(self, plan: RollbackPlan) -> None:
         by_table: dict[str, list[RecordRollback]] = {}
-        for record in plan.to_write:
+        for record in plan.of_kind("airtable"):
             by_table.setdefault(record.table, []).append(record)
         every = [r for records in by_table.values() for r in records]
         try:

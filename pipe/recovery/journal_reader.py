@@ -35,6 +35,7 @@ class JournalLine(JournalEntry):
     line it was read from (1-based)."""
 
     line: int = 0
+    cut: bool = False  # a value was cut to fit a cell of the change journal in Airtable
 
 
 @dataclass
@@ -44,6 +45,7 @@ class FieldHistory:
     after: Any  # after the last write in the journal
     writes: int = 1
     lines: list[int] = dataclasses.field(default_factory=list)
+    cut: bool = False  # the journal holds only the start of a value (pipe.sinks.journal_cells)
 
 
 @dataclass
@@ -65,9 +67,14 @@ class RecordHistory:
 
 @dataclass
 class JournalContents:
-    path: Path
+    path: Path | None  # None: read from the change journal in Airtable (`source` says where)
     lines: list[JournalLine]
     records: list[RecordHistory]  # in order of first appearance
+    source: str | None = None
+
+    @property
+    def where(self) -> str:
+        return self.source or str(self.path)
 
     @property
     def run_ids(self) -> list[str]:
@@ -147,7 +154,7 @@ def parse_line(raw: str, number: int) -> tuple[JournalLine | None, str | None]:
         before=data["before"],
         after=data["after"],
         run_id=data.get("run_id"),
-        time=data.get("time"),
+        time=data.get("time") or "",  # journals may lack it: then no creation time is compared
         created=created,
         unconfirmed=data.get("unconfirmed") is True,
     )
@@ -167,9 +174,12 @@ def group_entries(entries: list[JournalLine]) -> list[RecordHistory]:
             history.run_ids.append(entry.run_id)
         written = history.fields.get(entry.field)
         if written is None:
-            history.fields[entry.field] = FieldHistory(entry.field, entry.before, entry.after, lines=[entry.line])
+            history.fields[entry.field] = FieldHistory(
+                entry.field, entry.before, entry.after, lines=[entry.line], cut=entry.cut
+            )
         else:
             written.after = entry.after
             written.writes += 1
             written.lines.append(entry.line)
+            written.cut = written.cut or entry.cut
     return list(records.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +32,29 @@ NOT_SUPPORTED = {
         "Coda is not rolled back: Coda applies writes asynchronously and page content can only be "
         "appended; remove the rows or the page section of this release in Coda by hand"
     ),
+    "coda automation": (
+        "a triggered Coda automation cannot be taken back: undo by hand what the rule did in Coda, if anything"
+    ),
 }
+CUT = (
+    "the change journal in Airtable holds only the start of a value written here, so it is left alone: roll it "
+    "back from the run's journal file (JOURNAL_FILE), which holds the whole value"
+)
+
+# What rolls back a kind of journaled target other than Airtable records (pipe.recovery.coda_rows, .coda_page,
+# .changelog): a function from what the journal says about one row, page section or file to its plan.
+Planner = Callable[[RecordHistory], "RecordRollback"]
+
+
+def journal_kind(service: str, table: str) -> str:
+    """`airtable`, `coda rows`, `coda page`, `coda automation`, `file` (or another service's name)."""
+    if service == "coda":
+        if table.startswith("page "):
+            return "coda page"
+        if table.startswith("automation "):
+            return "coda automation"
+        return "coda rows"
+    return service
 
 
 class FieldAction(enum.StrEnum):
@@ -44,6 +66,7 @@ class FieldAction(enum.StrEnum):
 
 class RecordAction(enum.StrEnum):
     ROLL_BACK = "roll_back"
+    DELETE = "delete"  # created by the run and unchanged since: deleted (Coda rows)
     CREATED = "created"  # created by the run: reported, never deleted or blanked
     MISSING = "missing"  # no longer in the table
     NOT_SUPPORTED = "not_supported"  # another service, or no usable record ID
@@ -57,6 +80,7 @@ class FieldRollback:
     current: Any = None  # what it holds now (None when not read)
     action: FieldAction = FieldAction.UNKNOWN
     writes: int = 1  # how many journaled writes this sums up
+    note: str | None = None  # what the log shows instead of the values (a page or file section)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +103,16 @@ class RecordRollback:
     run_ids: list[str] = field(default_factory=list)
     written: bool = False
     error: str | None = None
+    pending: bool = False  # written to Coda, not confirmed applied when polling stopped
+
+    @property
+    def kind(self) -> str:
+        return journal_kind(self.service, self.table)
+
+    @property
+    def deletes(self) -> bool:
+        """Created by the run, read, and found unchanged: to be deleted (Coda rows)."""
+        return self.action is RecordAction.DELETE and all(f.action is not FieldAction.UNKNOWN for f in self.fields)
 
     @property
     def to_restore(self) -> list[FieldRollback]:
@@ -98,6 +132,7 @@ class RecordRollback:
             "fields": {f.field: f.as_dict() for f in self.fields},
             "written": self.written,
             "error": self.error,
+            "pending": self.pending,
         }
 
 
@@ -112,10 +147,15 @@ class RollbackPlan:
 
     @property
     def to_write(self) -> list[RecordRollback]:
-        return [r for r in self.records if r.to_restore]
+        return [r for r in self.records if r.to_restore or r.deletes]
+
+    def of_kind(self, kind: str) -> list[RecordRollback]:
+        """What is to be written to one kind of target (`airtable`, `coda rows`...)."""
+        return [r for r in self.to_write if r.kind == kind]
 
     def counts(self) -> dict[str, int]:
-        rolled = [r for r in self.records if r.action is RecordAction.ROLL_BACK]
+        rolled = [r for r in self.records if r.action in (RecordAction.ROLL_BACK, RecordAction.DELETE)]
+        deleting = [r for r in self.records if r.action is RecordAction.DELETE]
         return {
             "records": len(self.records),
             "fields_to_restore": sum(len(r.to_restore) for r in rolled),
@@ -124,6 +164,8 @@ class RollbackPlan:
             "fields_already_restored": sum(len(r.fields_with(FieldAction.ALREADY)) for r in rolled),
             "fields_not_read": sum(len(r.fields_with(FieldAction.UNKNOWN)) for r in rolled),
             "records_failed": sum(1 for r in rolled if r.error),
+            "records_to_delete": len(deleting),
+            "records_deleted": sum(1 for r in deleting if r.written),
             "records_created_by_the_run": sum(1 for r in self.records if r.action is RecordAction.CREATED),
             "records_missing": sum(1 for r in self.records if r.action is RecordAction.MISSING),
             "records_not_supported": sum(1 for r in self.records if r.action is RecordAction.NOT_SUPPORTED),
@@ -139,12 +181,14 @@ def plan_rollback(
     current: Mapping[tuple[str, str], Mapping[str, Any] | None] | None,
     *,
     dry_run: bool = False,
+    planners: Mapping[str, Planner] | None = None,
 ) -> RollbackPlan:
     """`current` maps (table, record ID) to the record as Airtable gives it (`fields`, `createdTime`),
-    or None when it is not in the table; `current=None` means nothing could be read."""
-    records = [_plan_record(history, current) for history in contents.records]
+    or None when it is not in the table; `current=None` means nothing could be read. `planners` plan the
+    other kinds of targets (`journal_kind`); without one, a kind is only reported."""
+    records = [_plan_record(history, current, planners or {}) for history in contents.records]
     return RollbackPlan(
-        journal=str(contents.path),
+        journal=contents.where,
         entries=len(contents.lines),
         run_ids=contents.run_ids,
         records=records,
@@ -154,14 +198,25 @@ def plan_rollback(
 
 
 def _plan_record(
-    history: RecordHistory, current: Mapping[tuple[str, str], Mapping[str, Any] | None] | None
+    history: RecordHistory,
+    current: Mapping[tuple[str, str], Mapping[str, Any] | None] | None,
+    planners: Mapping[str, Planner],
 ) -> RecordRollback:
     fields = [FieldRollback(h.field, h.before, h.after, writes=h.writes) for h in history.fields.values()]
     plan = RecordRollback(
         history.service, history.table, history.record, RecordAction.ROLL_BACK, fields, run_ids=list(history.run_ids)
     )
+    if any(h.cut for h in history.fields.values()):
+        plan.action, plan.reason = RecordAction.NOT_SUPPORTED, CUT
+        return plan
     if history.service != "airtable":
-        template = NOT_SUPPORTED.get(history.service, "the pipe does not roll back writes to {service}")
+        kind = journal_kind(history.service, history.table)
+        planner = planners.get(kind)
+        if planner is not None:
+            return planner(history)
+        template = NOT_SUPPORTED.get(kind) or NOT_SUPPORTED.get(
+            history.service, "the pipe does not roll back writes to {service}"
+        )
         plan.action = RecordAction.NOT_SUPPORTED
         plan.reason = template.format(table=history.table, service=history.service)
         return plan

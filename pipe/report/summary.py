@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 
 from pipe.model import RecordOutcome, RecordPlan, TargetResult
 from pipe.plan.release import ReleasePlan
-from pipe.sinks import code_insights, pr_comment, sync_errors
+from pipe.sinks import code_insights, journal_table, pr_comment, sync_errors
 from pipe.sinks.airtable_records import NAME as RECORDS
 
 NO_OUTCOME = RecordOutcome()
 # Targets that report on the sync rather than publish the release: listed on their own lines, never as a
 # release's targets (their failures still count).
-SIDE_TARGETS = frozenset({sync_errors.NAME, pr_comment.NAME, code_insights.NAME})
+SIDE_TARGETS = frozenset({sync_errors.NAME, pr_comment.NAME, code_insights.NAME, journal_table.NAME})
 
 
 def side_lines(results: Sequence[TargetResult]) -> list[str]:

@@ -28,6 +28,15 @@ def version_heading(version: str) -> re.Pattern[str]:
     return re.compile(rf"^## .*?(?<![\w.]){re.escape(version)}(?![\w.]|-[0-9A-Za-z])", re.MULTILINE)
 
 
+def section_of(text: str, version: str) -> str | None:
+    """The section of `version` in a changelog's text (its heading up to the next `## `), or None."""
+    match = version_heading(version).search(text)
+    if match is None:
+        return None
+    following = _SECTION.search(text, match.end())
+    return text[match.start() : following.start() if following else len(text)]
+
+
 def updated_changelog(current: str, version: str, section: str) -> str:
     """The new file text (== `current` when nothing needs to change)."""
     section = section.strip("\n") + "\n"
@@ -130,5 +139,6 @@ class ChangelogFileChange:
             write_file(Path(t.display), self.text, t.root.resolve(), "CHANGELOG_FILE", create_parents=True)
         except (OSError, FileRefused) as exc:
             return TargetResult(t.display, "failed", f"CHANGELOG_FILE: {exc}")
-        journal.record("file", t.display, t.version, {"section": (self.current if self.replaces else None, t.section)})
+        before = section_of(self.current, t.version) if self.replaces else None  # the section it replaced
+        journal.record("file", t.display, t.version, {"section": (before, t.section)})
         return TargetResult(t.display, "written", f"{'replaced' if self.replaces else 'added'} {t.version}")

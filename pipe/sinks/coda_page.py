@@ -205,6 +205,10 @@ class CodaPageSink:
             return False
         return bool(status and status.completed)
 
+    def fresh_lines(self, target: CodaPage) -> list[PageLine] | None:
+        """The page's lines as they are after every pending write (None: the doc stayed busy); for the rollback."""
+        return self._fresh_lines(target)
+
 
 # -- the run's target ----------------------------------------------------------------------------------
 

@@ -159,6 +159,7 @@ class _Write:
     outcome: RowOutcome
     cells: list[tuple[str, Any]]  # (column ID, value) sent
     journal: dict[str, tuple[Any, Any]]  # Coda column name -> (before, after)
+    created: bool = False  # no row of the table had the key: the upsert adds one
 
 
 @dataclass
@@ -341,7 +342,7 @@ class CodaRowSink:
             )
             return result, None
         journal = {c.coda_column: (c.before, c.after) for c in changes}
-        return result, _Write(result, cells, journal)
+        return result, _Write(result, cells, journal, created=not matches)
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -386,7 +387,7 @@ class CodaRowSink:
             write.outcome.status = "written"
             write.outcome.request_id = request_id
             write.outcome.confirmed = False
-            self.journal.record("coda", table.name, write.outcome.key, write.journal)
+            self.journal.record("coda", table.name, write.outcome.key, write.journal, created=write.created)
 
     def _confirm(self, outcome: CodaRowsOutcome) -> None:
         by_request: dict[str, list[RowOutcome]] = {}
@@ -528,3 +529,9 @@ def rows_status(outcome: CodaRowsOutcome) -> Status:
 def _message(exc: Exception) -> str:
     problems = getattr(exc, "problems", None)
     return f"{exc} {'; '.join(problems)}" if problems else str(exc)
+
+
+# For the rollback (pipe.recovery.coda_rows), which reads, compares and writes cells the way this sink does.
+same_cell = _same
+cell_value = _cell_value
+cell_text = _text

@@ -19,6 +19,7 @@ from pipe.sinks import (
     coda_webhook,
     code_insights,
     deployment_log,
+    journal_table,
     pr_comment,
     sync_errors,
 )
@@ -37,6 +38,7 @@ TARGETS: Sequence[TargetFactory] = (
     deployment_log.target,  # AIRTABLE_DEPLOYMENTS_TABLE: last, only when all above succeeded
     pr_comment.target,  # review, BITBUCKET_ACCESS_TOKEN: the one pull-request comment
     code_insights.target,  # CODE_INSIGHTS: the report on the commit, after everything it reports on
+    journal_table.target,  # AIRTABLE_JOURNAL_TABLE: every write above, appended 10 per request; never fails a sync
 )
 
 

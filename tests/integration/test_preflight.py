@@ -461,3 +461,33 @@ def test_stage_check_through_the_pipe_entry_point(airtable_emulator, tmp_path, c
     code = run(environment(airtable_emulator, STAGE="check", AIRTABLE_TOKEN=SAMPLE_READONLY_TOKEN), tmp_path)
     out = capsys.readouterr().out
     assert code == 2 and "data.records:write" in out and SAMPLE_READONLY_TOKEN not in out
+
+
+# -- the change journal in Airtable (AIRTABLE_JOURNAL_TABLE) ------------------------------------------
+
+
+def test_the_journal_table_is_checked_like_the_others(airtable_emulator, tmp_path):
+    from testkit.journal_table import JOURNAL_TABLE, add_journal_table
+
+    add_journal_table(airtable_emulator, renamed={"After": "New Value"})
+    code, found = check(environment(airtable_emulator, AIRTABLE_JOURNAL_TABLE=JOURNAL_TABLE), tmp_path)
+    assert code == 2
+    target = f"Airtable {JOURNAL_TABLE}"
+    assert by_name(found, target, "table").ok
+    assert by_name(found, target, "field before").ok
+    after = by_name(found, target, "field after")
+    assert not after.ok and "airtable.journal.after" in after.detail and "'After'" in after.detail
+    assert [c.target for c in failures(found)] == [target]
+
+
+def test_a_stage_option_missing_from_the_journal_table_is_a_warning(airtable_emulator, tmp_path):
+    from testkit.journal_table import JOURNAL_TABLE_SPEC
+
+    spec = json.loads(json.dumps(JOURNAL_TABLE_SPEC))
+    next(f for f in spec["fields"] if f["name"] == "Stage")["options"] = {"choices": ["merge", "deploy"]}
+    airtable_emulator.add_table(SAMPLE_BASE_ID, spec)
+    code, found = check(environment(airtable_emulator, AIRTABLE_JOURNAL_TABLE=spec["name"]), tmp_path)
+    assert code == 0
+    options = by_name(found, f"Airtable {spec['name']}", "options of stage")
+    assert options.status == "warn" and "no option 'build', 'review', 'rollback'" in options.detail
+    assert by_name(found, f"Airtable {spec['name']}", "write access (data.records:write)").ok

@@ -301,7 +301,9 @@ def merged_repo(git_repo_builder):
     return r
 
 
-def test_records_the_run_created_and_files_are_reported_not_changed(airtable_emulator, merged_repo, tmp_path, capsys):
+def test_records_the_run_created_are_reported_and_its_changelog_is_rolled_back_in_the_clone(
+    airtable_emulator, merged_repo, tmp_path, capsys
+):
     before = records(airtable_emulator)
     env = run_env(
         airtable_emulator,
@@ -320,15 +322,16 @@ def test_records_the_run_created_and_files_are_reported_not_changed(airtable_emu
     assert rollback(env, merged_repo, tmp_path / "report.journal.jsonl") == 0
     assert records(airtable_emulator) == before  # FEAT-105 back to In Review, its link fields back
     assert any(r["id"] == release["id"] for r in airtable_emulator.records(SAMPLE_BASE_ID, "Releases"))
-    assert (merged_repo.path / "CHANGELOG.md").is_file()
+    assert not (merged_repo.path / "CHANGELOG.md").exists()  # the run made it for its section: it goes
     out = capsys.readouterr().out
     created = next(line for line in out.splitlines() if release["id"] in line)
     assert "created by the run" in created and "delete it by hand in 'Releases'" in created
     assert "(fields: Version, Notes, Date, Work Items)" in created
     changelog = next(line for line in out.splitlines() if "file: CHANGELOG.md" in line)
-    assert "not rolled back" in changelog and "revert the commit" in changelog
+    assert "restored" in changelog and "the section of 1.5.0 -> removed" in changelog
+    assert "CHANGELOG.md changed in this clone and not committed: commit and push" in out
     summary = json.loads((tmp_path / "rollback.json").read_text())["summary"]
-    assert summary["records_created_by_the_run"] == 1 and summary["records_not_supported"] == 1
+    assert summary["records_created_by_the_run"] == 1 and summary["records_not_supported"] == 0
 
 
 @pytest.mark.skipif("JOURNAL_FILE" not in variable_names(), reason="STAGE=rollback is not wired into pipe.flow yet")

@@ -13,7 +13,6 @@ from testkit import fault_scenario as fs
 from testkit.emulators.airtable import Fault
 
 RECORDS = 20
-CODA_ONLY = ("CODA_API_TOKEN", "CODA_DOC_ID", "CODA_TABLE", "CODA_PAGE", "CODA_API_URL")
 
 
 def journal_lines(scenario: fs.Scenario) -> list[dict]:
@@ -62,9 +61,12 @@ def test_an_applied_write_whose_answer_was_lost_is_journaled_and_rolled_back(
     assert [line["table"] for line in unconfirmed if line["table"].startswith("page ")] == [f"page {fs.CODA_PAGE}"]
     assert all("unconfirmed" not in line for line in lines if line not in unconfirmed)
 
-    rollback = {k: v for k, v in env.items() if k not in CODA_ONLY}
+    rollback = dict(env)  # the journal names the Coda table and page; the step names the doc
     rollback.update(STAGE="rollback", JOURNAL_FILE=str(scenario.report.with_name("report.journal.jsonl")))
     rollback["REPORT_FILE"] = str(tmp_path / "rollback.json")
     with fs.pipe_pacing(0.01), contextlib.redirect_stdout(io.StringIO()):
         assert run(rollback, scenario.repo.path) == 0
     assert set(statuses(scenario).values()) == {"In Progress"}  # the lost-answer batch was restored too
+    # So were the Coda rows and the page section whose answers were lost: the rows deleted, the section removed.
+    assert [r for r in coda.rows(fs.CODA_DOC_ID, fs.CODA_TABLE) if r.get("Release") == fs.VERSION] == []
+    assert fs.MARKER not in coda.page_text(fs.CODA_DOC_ID, fs.CODA_PAGE)

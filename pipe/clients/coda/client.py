@@ -223,6 +223,16 @@ class CodaClient:
         data = self._request("POST", path, f"writing {len(rows)} row(s) to table {table.name!r}", body=body)
         return str(data["requestId"])
 
+    def delete_rows(self, table: CodaTable, row_ids: Sequence[str]) -> str:
+        """Delete rows by ID (replay-safe: deleting a row twice changes nothing); returns the mutation's requestId.
+        Works on tables and views. An empty list is refused (nothing to send)."""
+        if not row_ids:
+            raise ValueError("delete_rows needs at least one row ID")
+        path = self._doc_path("tables", table.id, "rows")
+        body = json.dumps({"rowIds": list(row_ids)}).encode("utf-8")
+        data = self._request("DELETE", path, f"deleting {len(row_ids)} row(s) of table {table.name!r}", body=body)
+        return str(data["requestId"])
+
     # -- mutations -------------------------------------------------------------------------------
 
     def mutation_status(self, request_id: str) -> MutationStatus | None:
