@@ -65,6 +65,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.delay)
+            if inside:
+                time.sleep(backend.travel_time())
             if fault is not None and fault.kind == "status":
                 answer = _fault_answer(fault)
             elif fault is not None and fault.kind == "drop":
