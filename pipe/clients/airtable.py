@@ -165,6 +165,18 @@ class AirtableClient:
         except requests.RequestException as exc:
             raise self._error(exc, "updating records") from None
 
+    def delete(self, record_id: str) -> bool:
+        """DELETE one record by ID (replay-safe). False when it is gone already (another run deleted it)."""
+        try:
+            self.table.delete(record_id)
+        except requests.RequestException as exc:
+            response = getattr(exc, "response", None)
+            status = response.status_code if response is not None else None
+            if (status, _error_body(response)[0]) in ((404, "MODEL_ID_NOT_FOUND"), (422, "ROW_DOES_NOT_EXIST")):
+                return False
+            raise self._error(exc, "deleting a record") from None
+        return True
+
     # -- other tables of the same base (releases, deployments) -----------------------------------
 
     def for_table(self, table: str) -> AirtableClient:

@@ -1,7 +1,8 @@
 """The targets a sync run walks, in the order they are applied (see pipe.sinks.base for the contract).
 
-The work items come first; the deployment log comes last, as it is written only when everything before it
-succeeded. Each factory returns None when the run does not use its target (not configured, not this stage).
+The work items come first; the deployment log comes after every other write, as it is written only when
+everything before it succeeded; then, at deploy, the release's environment is checked against the log. Each
+factory returns None when the run does not use its target (not configured, not this stage).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ TARGETS: Sequence[TargetFactory] = (
     airtable_release.target,  # AIRTABLE_RELEASES_TABLE: one record per version
     coda_rows.target,  # CODA_TABLE: one row per changelog entry
     coda_page.target,  # CODA_PAGE: the notes, once per release
-    deployment_log.target,  # AIRTABLE_DEPLOYMENTS_TABLE: last, only when all above succeeded
+    deployment_log.target,  # AIRTABLE_DEPLOYMENTS_TABLE: only when all above succeeded
+    airtable_release.environment_target,  # deploy: the release's environment, the furthest the log holds
 )
 
 
