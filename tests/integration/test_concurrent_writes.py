@@ -9,17 +9,25 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from pipe.clients.airtable import AirtableClient, AirtableError, airtable_policy
+from pipe.clients.coda import CodaPage, CodaStaleRead, PageLine
+from pipe.clients.http import HttpPolicy
 from pipe.config.file import ReleaseFields, Workflow
 from pipe.flow import run
 from pipe.model import Stage
 from pipe.plan.release import ReleasePlan
 from pipe.sinks.airtable_release import AirtableReleaseTarget, ReleaseChange
+from pipe.sinks.coda_page import CodaPageSink, release_marker
 from pipe.sinks.journal import Journal
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN
+from testkit.emulators.coda.fixtures import SAMPLE_DOC_ID, SAMPLE_PAGE
+from testkit.emulators.coda.fixtures import SAMPLE_SEED_PATH as CODA_SEED
 from tests.integration.test_release_stages import env_for, release_record, repo  # noqa: F401 (repo: a fixture)
 
 WRITES = ("PATCH", "POST", "PUT", "DELETE")
+CODA_TOKEN = "fake-coda-token-for-concurrent-writes"
 
 
 def releases(emulator, version: str) -> list[dict[str, Any]]:
@@ -180,6 +188,91 @@ def test_a_deployment_two_runs_logged_at_once_keeps_one_record(airtable_emulator
     assert run(deploy_env(airtable_emulator, repo, tmp_path, "staging"), repo.path) == 0
 
     assert [d["id"] for d in deployments(airtable_emulator)] == [kept]
+
+
+# -- the Coda page and rows ------------------------------------------------------------------------------------
+
+NOTES = "## 1.5.0\n\n### Features\n\n- dark mode\n"
+
+
+@pytest.mark.coda_emulator(seed=CODA_SEED, rate_limits=None, mutation_delay=0.05)
+def test_a_run_finding_its_release_on_the_page_twice_deletes_the_copy(coda_emulator):
+    from tests.integration.test_coda_publish import FAST, client_for
+
+    client = client_for(coda_emulator)
+    sink = CodaPageSink(client, Journal(None, "run-1"), polling=FAST, fresh_read_interval=0.02)
+    page = client.page(SAMPLE_PAGE)
+    section = NOTES + "\n" + release_marker("1.5.0") + "\n"
+    for _ in range(2):  # two runs appended it; neither got to check for the other's copy
+        client.wait_for_mutations([client.append_to_page(page, section)], FAST)
+
+    outcome = sink.apply(SAMPLE_PAGE, "1.5.0", NOTES)
+
+    assert outcome.status == "written" and "deleted a copy" in outcome.message
+    text = coda_emulator.page_text(SAMPLE_DOC_ID, SAMPLE_PAGE)
+    assert text.count(release_marker("1.5.0")) == 1 and text.count("dark mode") == 1
+    assert sink.apply(SAMPLE_PAGE, "1.5.0", NOTES).status == "unchanged"
+
+
+class BusyDoc:
+    """A Coda client whose doc never stops having writes pending."""
+
+    def __init__(self, deadline: float) -> None:
+        self.policy = HttpPolicy(service="Coda", deadline=deadline)
+        self.reads = 0
+
+    def page(self, name: str) -> CodaPage:
+        return CodaPage("canvas-x", name, "canvas")
+
+    def page_lines(self, page: CodaPage, *, latest: bool = False) -> list[PageLine]:
+        self.reads += 1
+        raise CodaStaleRead("not up to date", 400)
+
+
+def test_waiting_for_a_busy_doc_stops_before_the_time_budget_ends():
+    now = [100.0]
+    client = BusyDoc(deadline=130.0)
+    sink = CodaPageSink(
+        client,  # type: ignore[arg-type]
+        Journal(None, "run-1"),
+        fresh_read_interval=2.0,
+        sleep=lambda seconds: now.__setitem__(0, now[0] + seconds),
+        clock=lambda: now[0],
+    )
+
+    outcome = sink.apply(SAMPLE_PAGE, "1.5.0", NOTES)
+
+    assert outcome.status == "skipped" and "nothing was appended" in outcome.message
+    assert 127.0 <= now[0] <= 130.0  # waited (5 minutes allowed) until the budget's end, not past it
+    assert client.reads > 5
+
+
+@pytest.mark.slow
+@pytest.mark.coda_emulator(seed=CODA_SEED, mutation_delay=0.05, read_lag=4.0, rate_limits=None)
+def test_a_rerun_right_after_a_merge_writes_no_rows_while_coda_reads_are_stale(
+    airtable_emulator,
+    coda_emulator,
+    repo,  # noqa: F811
+    tmp_path,
+):
+    coda_emulator.add_token(CODA_TOKEN)
+    env = env_for(
+        airtable_emulator,
+        repo,
+        tmp_path,
+        CODA_API_TOKEN=CODA_TOKEN,
+        CODA_DOC_ID=SAMPLE_DOC_ID,
+        CODA_TABLE="Changelog",
+        CODA_API_URL=coda_emulator.url,
+    )
+    assert run(env, repo.path) == 0  # it ends once Coda says its rows are written: 4 s before reads show them
+    written = len(coda_emulator.requests)
+
+    assert run(env, repo.path) == 0  # at once
+
+    assert [f"{r.method} {r.path}" for r in coda_emulator.requests[written:] if r.method in WRITES] == []
+    rows = [r for r in coda_emulator.rows(SAMPLE_DOC_ID, "Changelog") if r.get("Release") == "1.5.0"]
+    assert len(rows) == 2
 
 
 # -- the client ------------------------------------------------------------------------------------------------
