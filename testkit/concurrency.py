@@ -42,6 +42,7 @@ from testkit.gitrepos import GitRepoBuilder, bitbucket_merge_message
 
 ROOT = Path(__file__).resolve().parent.parent
 CODA_SEED = ROOT / "testkit/emulators/coda/sample_seed.json"
+SAMPLE_AIRTABLE_SEED = ROOT / "testkit/emulators/airtable/sample_seed.json"
 BASE_ID = "appSampleProduct1"
 AIRTABLE_TOKEN = "fake-airtable-token-readwrite"  # in the Airtable sample seed
 CODA_TOKEN = "fake-coda-token-concurrency"
@@ -71,6 +72,28 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("production", "production"),
     ("production again", "production"),
 )
+# A round that stops at staging (the release is not deployed to production yet): 8 processes.
+STAGING_STEPS: tuple[tuple[str, str], ...] = (
+    *(step for step in STEPS if step[1] != "production"),
+    ("review again", "review"),
+)
+# The status each kind of step moves records to, and the environment it deploys to.
+STAGE_STATUS = {"build": "In Progress", "review": "In Review", "merge": "Merged"}
+ENVIRONMENTS = ("staging", "production")
+CONFIG_FILE = ".airtable-coda-sync.yml"
+DATETIME = {"timeZone": "utc"}
+
+
+def airtable_seed(staged_at: bool) -> dict[str, Any]:
+    """The Airtable sample seed; with `staged_at`, the work items have a `Staged At` dateTime field too (the
+    pipe's optional `staged_at`: without it nothing records that staging was deployed)."""
+    seed = json.loads(SAMPLE_AIRTABLE_SEED.read_text(encoding="utf-8"))
+    if staged_at:
+        for base in seed["bases"]:
+            for table in base["tables"]:
+                if table["name"] == WORK_ITEMS:
+                    table["fields"].append({"name": "Staged At", "type": "dateTime", "options": DATETIME})
+    return seed
 
 
 # Time on both sides is this fraction of real time: the emulators' rate-limit windows, lockouts and write
@@ -165,6 +188,19 @@ class Round:
     coda_429: int = 0
 
     @property
+    def environments(self) -> tuple[str, ...]:
+        """The environments the round deploys to."""
+        return tuple(e for e in ENVIRONMENTS if any(s.kind == e for s in self.steps))
+
+    @property
+    def furthest(self) -> str:
+        """The status the furthest step of the round moves the work items to."""
+        kinds = {s.kind for s in self.steps}
+        statuses = [WORKFLOW.stage_status(Stage.DEPLOY, e) for e in self.environments]
+        statuses += [status for kind, status in STAGE_STATUS.items() if kind in kinds]
+        return max((x for x in statuses if x), key=WORKFLOW.statuses.index)
+
+    @property
     def version(self) -> str | None:
         for step in self.steps:
             report = step.report if step.kind == "merge" else None
@@ -182,8 +218,11 @@ class Scenario:
         seed: int = 1,
         lockout: float = AIRTABLE_LOCKOUT,
         scale: float = TIME_SCALE,
+        staged_at: bool = False,
     ):
-        """`lockout` and `scale`: as the emulators were started with (airtable_options, coda_options)."""
+        """`lockout` and `scale`: as the emulators were started with (airtable_options, coda_options);
+        `staged_at`: the Airtable emulator was loaded with `airtable_seed(staged_at=True)`, and the config file
+        maps the field."""
         self.airtable = airtable
         self.lockout = lockout  # the Airtable emulator's lockout in unscaled seconds (AIRTABLE_RATE_LIMIT_WAIT)
         self.scale = scale
@@ -192,12 +231,17 @@ class Scenario:
         self.rng = random.Random(seed)
         coda.add_token(CODA_TOKEN)
         self.origin = GitRepoBuilder.init(workdir / "origin")
-        self.origin.commit("feat: login page FEAT-101", {"app.txt": "1\n"})
+        files = {"app.txt": "1\n"}
+        if staged_at:
+            files[CONFIG_FILE] = "airtable:\n  fields:\n    staged_at: Staged At\n"
+        self.origin.commit("feat: login page FEAT-101", files)
         self.origin.tag(FIRST_TAG)
 
     # -- one round ---------------------------------------------------------------------------------
 
-    def prepare_round(self, number: int) -> Round:
+    def prepare_round(self, number: int, steps_of_round: Sequence[tuple[str, str]] = STEPS) -> Round:
+        """The commits, the work items and a clone per step of round `number` (STEPS, or STAGING_STEPS for a
+        round that does not deploy to production)."""
         items = self._add_items(number)
         origin = self.origin
         branch = f"feature/{items.keys[items.branch]}-change-{number}"
@@ -210,7 +254,7 @@ class Scenario:
         feature = origin.head()
         folder = self.workdir / f"round-{number}"
         steps: list[Step] = []
-        for name, kind in STEPS:
+        for name, kind in steps_of_round:
             if kind == "build":
                 steps.append(
                     self._step(folder, name, kind, origin.pipelines_branch_checkout(_dir(folder, name), branch))
@@ -222,11 +266,11 @@ class Scenario:
             step.clone.git("fetch", "--quiet", "origin", "+refs/heads/main:refs/remotes/origin/main")
         origin.checkout("main")
         merge = origin.merge(branch, bitbucket_merge_message(branch, 100 + number))
-        for name, kind in STEPS:
+        for name, kind in steps_of_round:
             if kind not in ("build", "review"):
                 steps.append(self._step(folder, name, kind, origin.clone(_dir(folder, name), branch="main")))
         by_name = {s.name: s for s in steps}
-        ordered = [by_name[name] for name, _ in STEPS]
+        ordered = [by_name[name] for name, _ in steps_of_round]
         for index, step in enumerate(ordered):
             step.env.update(self._variables(step.kind, number, index, branch, feature, merge, step))
             step.delay = self.rng.uniform(0.0, START_SPREAD)
@@ -387,6 +431,7 @@ class Figures:
     airtable_429: int = 0  # requests the Airtable emulator refused for its rate limit (the runs retried them)
     coda_429: int = 0
     seconds: list[float] = field(default_factory=list)
+    at_once: list[int] = field(default_factory=list)  # processes per round
 
     def add(self, other: Figures) -> None:
         for name in (
@@ -406,14 +451,15 @@ class Figures:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
+        self.at_once += other.at_once
 
     def lines(self) -> list[str]:
         slowest = max(self.seconds, default=0.0)
         mean = sum(self.seconds) / len(self.seconds) if self.seconds else 0.0
+        at_once = " or ".join(str(n) for n in sorted(set(self.at_once)))
         return [
             f"processes: {self.processes} in {self.rounds} rounds "
-            f"({self.processes // max(1, self.rounds)} at once; a round took {mean:.1f} s on average, "
-            f"{slowest:.1f} s at most)",
+            f"({at_once} at once; a round took {mean:.1f} s on average, {slowest:.1f} s at most)",
             f"failed processes (exit code not 0): {self.failed_processes}",
             f"backward end states: {self.backward_end_states}",
             f"duplicates (page sections, Coda rows, release records, deployment records): {self.duplicates}",
@@ -429,7 +475,7 @@ class Figures:
 def check_round(scenario: Scenario, round_: Round, rerun: Rerun | None = None) -> tuple[list[str], Figures]:
     """The problems of a round (empty: all right) and its figures."""
     problems: list[str] = []
-    figures = Figures(processes=len(round_.steps), rounds=1, seconds=[round_.seconds])
+    figures = Figures(processes=len(round_.steps), rounds=1, seconds=[round_.seconds], at_once=[len(round_.steps)])
     for step in round_.steps:
         if step.code != 0:
             figures.failed_processes += 1
@@ -454,7 +500,7 @@ def check_round(scenario: Scenario, round_: Round, rerun: Rerun | None = None) -
 def _check_statuses(scenario: Scenario, round_: Round, problems: list[str], figures: Figures) -> None:
     items = round_.items
     records = {r["id"]: r["fields"] for r in scenario.airtable.records(BASE_ID, WORK_ITEMS)}
-    furthest = WORKFLOW.stage_status(Stage.DEPLOY, "production")  # a production deploy ran: Released
+    furthest = round_.furthest  # e.g. Released when production was deployed
     for record_id in items.moved:
         status = records[record_id].get("Status")
         if status != furthest:
@@ -516,19 +562,20 @@ def _check_release(scenario: Scenario, round_: Round, problems: list[str], figur
     if len(found) != 1:
         figures.duplicates += max(0, len(found) - 1)
         problems.append(f"round {round_.number}: {len(found)} release records for {version}")
+    furthest = round_.environments[-1] if round_.environments else None
     for record in found:
-        if record["fields"].get("Environment") != "production":
+        if record["fields"].get("Environment") != furthest:
             problems.append(
                 f"round {round_.number}: release {version} ({record['id']}) is in "
-                f"{record['fields'].get('Environment')!r}, not 'production'"
+                f"{record['fields'].get('Environment')!r}, not {furthest!r}"
             )
         missing = set(round_.items.moved) - set(record["fields"].get("Work Items", []))
         if missing:
             problems.append(f"round {round_.number}: release {version} ({record['id']}) does not link {missing}")
     names = Counter(r["fields"].get("Deployment") for r in scenario.airtable.records(BASE_ID, DEPLOYMENTS))
-    for environment in ("staging", "production"):
+    for environment in ENVIRONMENTS:
         name = f"{environment} @ {round_.merge[:12]}"
-        if names[name] != 1:
+        if names[name] != (1 if environment in round_.environments else 0):
             figures.duplicates += max(0, names[name] - 1)
             problems.append(f"round {round_.number}: {names[name]} deployment records {name!r}")
 

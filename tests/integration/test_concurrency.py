@@ -4,6 +4,7 @@ Every round starts 9 real `python -m pipe` processes at once against one Airtabl
 branch build and its re-run, the pull-request review, the merge and a duplicate, the deploys of the merge
 commit to staging and to production and a duplicate of each), with random latency on every request and
 random start delays, so the interleavings differ from round to round; then re-runs the merge on its own.
+Every third round stops at staging (8 processes: no production deploy, a second review).
 The scenario and the checks are in testkit/concurrency.py; docs/concurrency.md states the guarantee.
 
 The figures (processes, rounds, backward end states, duplicates, transient backward writes) are printed;
@@ -21,6 +22,7 @@ import pytest
 from testkit import concurrency as cc
 
 ROUNDS = 10
+STAGING_EVERY = 3  # rounds 3, 6 and 9 stop at staging (8 processes, the work items' Staged At mapped)
 # Latencies and start delays are drawn from this seed (CONCURRENCY_SEED repeats a run's draws; the processes'
 # scheduling differs anyway), so CI runs explore different interleavings over time.
 SEED = int(os.environ.get("CONCURRENCY_SEED") or random.randrange(1, 10_000))
@@ -30,13 +32,13 @@ SEED = int(os.environ.get("CONCURRENCY_SEED") or random.randrange(1, 10_000))
 def test_concurrent_pipelines_end_at_the_furthest_status_and_publish_once(
     airtable_emulator_factory, coda_emulator_factory, tmp_path, capsys
 ):
-    airtable = airtable_emulator_factory(**cc.airtable_options(SEED))
+    airtable = airtable_emulator_factory(seed=cc.airtable_seed(staged_at=True), **cc.airtable_options(SEED))
     coda = coda_emulator_factory(seed=cc.CODA_SEED, **cc.coda_options(SEED))
-    scenario = cc.Scenario(airtable, coda, tmp_path, seed=SEED)
+    scenario = cc.Scenario(airtable, coda, tmp_path, seed=SEED, staged_at=True)
     total = cc.Figures()
     problems: list[str] = []
     for number in range(1, ROUNDS + 1):
-        round_ = scenario.prepare_round(number)
+        round_ = scenario.prepare_round(number, cc.STAGING_STEPS if number % STAGING_EVERY == 0 else cc.STEPS)
         scenario.run_round(round_)
         rerun = scenario.rerun(round_, "merge")
         found, figures = cc.check_round(scenario, round_, rerun)

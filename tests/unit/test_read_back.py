@@ -16,6 +16,9 @@ from pipe.sinks.journal import Journal
 NOW = int(datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp())
 RECENT = "2026-03-01T11:59:00.000Z"
 FACTS = SimpleNamespace(fields=SimpleNamespace(items=FieldMapping()), now=NOW, recent_window=900.0)
+STAGED_AT_FACTS = SimpleNamespace(
+    fields=SimpleNamespace(items=FieldMapping(staged_at="Staged At")), now=NOW, recent_window=900.0
+)
 
 
 class Airtable:
@@ -79,3 +82,18 @@ def test_records_whose_status_could_not_be_read_back_are_written_and_failed():
     for key in ("recA", "recB"):
         assert outcomes[key].written and outcomes[key].error is not None
         assert "could not be read back" in outcomes[key].error and "re-run" in outcomes[key].error
+
+
+def test_a_merge_landing_after_a_staging_deploy_is_set_again_when_staged_at_is_mapped():
+    # The merge read the record before the staging deploy wrote it; its Merged landed after On Staging.
+    client = Airtable({"recA": {"Status": "Merged", "Merged At": RECENT, "Staged At": RECENT}})
+    change = RecordsChange(client, [plan("recA", "In Review", "Merged")], STAGED_AT_FACTS, Workflow())  # type: ignore[arg-type]
+    change.apply(Journal(None, "run-1"), [])
+    assert client.writes[1] == [("recA", {"Status": "On Staging"})]
+
+
+def test_without_staged_at_nothing_tells_that_staging_was_deployed():
+    # The gap docs/concurrency.md names: without the field, a merge landing last leaves Merged.
+    client = Airtable({"recA": {"Status": "Merged", "Merged At": RECENT}})
+    outcomes = apply(client, [plan("recA", "In Review", "Merged")])
+    assert len(client.writes) == 1 and outcomes["recA"].repaired is None
