@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -432,6 +433,7 @@ class Figures:
     coda_429: int = 0
     seconds: list[float] = field(default_factory=list)
     at_once: list[int] = field(default_factory=list)  # processes per round
+    behind_seconds: tuple[float, ...] = ()  # how long each repaired backward write stood (test time)
 
     def add(self, other: Figures) -> None:
         for name in (
@@ -452,6 +454,7 @@ class Figures:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
         self.at_once += other.at_once
+        self.behind_seconds += other.behind_seconds
 
     def lines(self) -> list[str]:
         slowest = max(self.seconds, default=0.0)
@@ -468,7 +471,14 @@ class Figures:
             f"429 answers (retried by the runs): Airtable {self.airtable_429}, Coda {self.coda_429}",
             f"writes by re-runs after a round (Coda; Airtable status, release, deployment): {self.rerun_writes}",
             f"status writes: {self.status_writes}, of which transient backward writes: "
-            f"{self.transient_backward_writes} ({self.repaired_backward_writes} repaired by a later write)",
+            f"{self.transient_backward_writes} ({self.repaired_backward_writes} repaired by a later write"
+            + (
+                f", which came {statistics.median(self.behind_seconds):.2f} s later in the median, "
+                f"{max(self.behind_seconds):.2f} s at most"
+                if self.behind_seconds
+                else ""
+            )
+            + ")",
         ]
 
 
@@ -516,41 +526,58 @@ def _check_statuses(scenario: Scenario, round_: Round, problems: list[str], figu
     owned = writes.get(items.owned, [])
     figures.human_owned_overwrites += len(owned)
     if owned:
-        problems.append(f"round {round_.number}: {items.keys[items.owned]} (owned by people) was written {owned}")
+        statuses = [w.status for w in owned]
+        problems.append(f"round {round_.number}: {items.keys[items.owned]} (owned by people) was set to {statuses}")
     for record_id in items.moved:
-        backward, repaired = backward_writes(writes.get(record_id, []), WORKFLOW)
-        figures.transient_backward_writes += backward
-        figures.repaired_backward_writes += repaired
+        backward = backward_writes(writes.get(record_id, []), WORKFLOW)
+        figures.transient_backward_writes += backward.count
+        figures.repaired_backward_writes += backward.repaired
+        figures.behind_seconds += backward.seconds
 
 
-def status_writes(log: Iterable[AirtableRequest]) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class StatusWrite:
+    status: str
+    at: float  # when the request arrived at the emulator (monotonic seconds)
+
+
+def status_writes(log: Iterable[AirtableRequest]) -> dict[str, list[StatusWrite]]:
     """Record ID -> the statuses written to it, in the order the emulator carried the writes out."""
     carried = [r for r in log if r.applied and r.order is not None and r.method in ("PATCH", "PUT")]
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[StatusWrite]] = {}
     for request in sorted(carried, key=lambda r: r.order or 0):
         if _table(request) != WORK_ITEMS:
             continue
         for record in _body_records(request):
             status = record.get("fields", {}).get("Status")
             if status is not None and record.get("id"):
-                found.setdefault(str(record["id"]), []).append(str(status))
+                found.setdefault(str(record["id"]), []).append(StatusWrite(str(status), request.arrival))
     return found
 
 
-def backward_writes(written: Sequence[str], workflow: Workflow) -> tuple[int, int]:
-    """How many of `written` (statuses in the order they landed) are behind one written before them, and how
-    many of those a later write moved forward again (to at least the furthest written before)."""
+@dataclass(frozen=True)
+class Backward:
+    """The writes of a status behind one written before it to the same record."""
+
+    count: int = 0
+    repaired: int = 0  # followed by a write at least as far as the furthest before it
+    seconds: tuple[float, ...] = ()  # for each repaired one: how long until that write arrived
+
+
+def backward_writes(written: Sequence[StatusWrite], workflow: Workflow) -> Backward:
+    """The backward writes among `written` (statuses in the order they landed)."""
     rank = {s: i for i, s in enumerate(workflow.statuses)}
-    backward = repaired = 0
+    count, seconds = 0, []
     furthest = -1
-    for index, status in enumerate(written):
-        here = rank.get(status, -1)
+    for index, write in enumerate(written):
+        here = rank.get(write.status, -1)
         if here < furthest:
-            backward += 1
-            if any(rank.get(later, -1) >= furthest for later in written[index + 1 :]):
-                repaired += 1
+            count += 1
+            later = next((w for w in written[index + 1 :] if rank.get(w.status, -1) >= furthest), None)
+            if later is not None:
+                seconds.append(max(0.0, later.at - write.at))
         furthest = max(furthest, here)
-    return backward, repaired
+    return Backward(count, len(seconds), tuple(seconds))
 
 
 def _check_release(scenario: Scenario, round_: Round, problems: list[str], figures: Figures) -> None:
