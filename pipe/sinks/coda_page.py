@@ -209,11 +209,12 @@ class CodaPageSink:
             try:
                 return self.client.page_lines(target, latest=True)
             except CodaStaleRead:
-                next_read = self._clock() + self.fresh_read_interval
+                pause = self.fresh_read_interval * self._rng.uniform(0.5, 1.5)  # runs waiting read apart
+                next_read = self._clock() + pause
                 if next_read - start > self.fresh_read_timeout or (deadline is not None and next_read > deadline):
                     return None
                 log.debug("the Coda doc has writes pending; reading page %r again shortly", target.name)
-                self._sleep(self.fresh_read_interval * self._rng.uniform(0.5, 1.5))
+                self._sleep(pause)
 
     def _confirm(self, request_id: str) -> bool:
         try:

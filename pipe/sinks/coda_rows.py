@@ -274,7 +274,8 @@ class CodaRowSink:
             try:
                 return self.client.rows(table, where=(column, release), latest=True)
             except CodaStaleRead:
-                next_read = self._clock() + self.fresh_read_interval
+                pause = self.fresh_read_interval * self._rng.uniform(0.5, 1.5)  # runs waiting read apart
+                next_read = self._clock() + pause
                 if next_read - start > self.fresh_read_timeout or (deadline is not None and next_read > deadline):
                     log.info(
                         "The Coda doc kept writes pending for %.0f s; reading the rows of %s as Coda's snapshot has "
@@ -284,7 +285,7 @@ class CodaRowSink:
                     )
                     return self.client.rows(table, where=(column, release))
                 log.debug("the Coda doc has writes pending; reading the rows of %s again shortly", release)
-                self._sleep(self.fresh_read_interval * self._rng.uniform(0.5, 1.5))
+                self._sleep(pause)
 
     def write(self, prepared: PreparedRows) -> CodaRowsOutcome:
         """Upsert the prepared rows, journal them, poll Coda until they are applied (bounded)."""

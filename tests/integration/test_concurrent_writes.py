@@ -6,6 +6,7 @@ tests/integration/test_concurrency.py runs real processes at once; these replay 
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -229,15 +230,17 @@ class BusyDoc:
         raise CodaStaleRead("not up to date", 400)
 
 
-def test_waiting_for_a_busy_doc_stops_before_the_time_budget_ends():
+@pytest.mark.parametrize("seed", range(20))
+def test_waiting_for_a_busy_doc_stops_before_the_time_budget_ends(seed: int):
     now = [100.0]
     client = BusyDoc(deadline=130.0)
     sink = CodaPageSink(
         client,  # type: ignore[arg-type]
         Journal(None, "run-1"),
-        fresh_read_interval=2.0,
+        fresh_read_interval=2.0,  # waits of 1 to 3 s, at random
         sleep=lambda seconds: now.__setitem__(0, now[0] + seconds),
         clock=lambda: now[0],
+        rng=random.Random(seed),
     )
 
     outcome = sink.apply(SAMPLE_PAGE, "1.5.0", NOTES)
