@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/concurrent_runs.py [--rounds 10] [--seed 1] [--lockout 2] [--read-lag 30]
                                                    [--scale 0.025]
 
-Each round is the one tests/integration/test_concurrency.py runs (testkit/concurrency.py): 9 real
-`python -m pipe` processes at once (the branch build twice, the pull-request review, the merge twice, the
-deploys of the merge commit to staging and to production twice each), against one Airtable and one Coda
-emulator with random latency per request and random start delays; then the merge once more on its own.
+Each round is the one tests/integration/test_concurrency.py runs (testkit/concurrency.py) with one more
+build: 9 real `python -m pipe` processes at once (the branch build twice, the pull-request review, the merge
+twice, the deploys of the merge commit to staging and to production twice each; testkit.concurrency.ALL_STEPS),
+against one Airtable and one Coda emulator with random latency per request and random start delays; then the
+merge once more on its own.
 Time on both sides is `--scale` of real time (emulators' windows, lockouts and write delays, the pipe's pacing,
 waits, backoff and polling). `--lockout` is the Airtable lockout after an overflow in (unscaled) seconds,
 also the runs' AIRTABLE_RATE_LIMIT_WAIT: Airtable's is 30 (the test uses 2, see testkit/concurrency.py).
@@ -54,7 +55,7 @@ def main() -> int:
         scenario = cc.Scenario(airtable, coda, Path(folder), args.seed, args.lockout, args.scale, staged_at)
         for number in range(1, args.rounds + 1):
             staging_only = args.staging_every > 0 and number % args.staging_every == 0
-            round_ = scenario.prepare_round(number, cc.STAGING_STEPS if staging_only else cc.STEPS)
+            round_ = scenario.prepare_round(number, cc.STAGING_STEPS if staging_only else cc.ALL_STEPS)
             scenario.run_round(round_)
             rerun = scenario.rerun(round_, "merge")
             problems, figures = cc.check_round(scenario, round_, rerun)

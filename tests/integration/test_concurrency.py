@@ -1,10 +1,10 @@
 """Pipelines at the same time never move a status backwards or publish twice (Issue 9, section 2).
 
-Every round starts 9 real `python -m pipe` processes at once against one Airtable and one Coda emulator (the
-branch build and its re-run, the pull-request review, the merge and a duplicate, the deploys of the merge
-commit to staging and to production and a duplicate of each), with random latency on every request and
-random start delays, so the interleavings differ from round to round; then re-runs the merge on its own.
-Every third round stops at staging (8 processes: no production deploy, a second review).
+Every round starts 8 real `python -m pipe` processes at once against one Airtable and one Coda emulator (the
+branch build, the pull-request review, the merge and a duplicate, the deploys of the merge commit to staging
+and to production and a duplicate of each), with random latency on every request and random start delays,
+so the interleavings differ from round to round; then re-runs the merge on its own. Every third round stops
+at staging (8 processes: no production deploy; two builds and two reviews).
 The scenario and the checks are in testkit/concurrency.py; docs/concurrency.md states the guarantee.
 
 The figures (processes, rounds, backward end states, duplicates, transient backward writes) are printed;
@@ -23,6 +23,10 @@ from testkit import concurrency as cc
 
 ROUNDS = 10
 STAGING_EVERY = 3  # rounds 3, 6 and 9 stop at staging (8 processes, the work items' Staged At mapped)
+# Coda writes stay out of reads for 10 s (scaled) after they land: reads still go stale, rounds are shorter
+# than with the 30 s the reference allows (benchmarks/concurrent_runs.py's default); the re-run right after
+# stale reads is replayed in tests/integration/test_concurrent_writes.py.
+READ_LAG = 10.0
 # Latencies and start delays are drawn from this seed (CONCURRENCY_SEED repeats a run's draws; the processes'
 # scheduling differs anyway), so CI runs explore different interleavings over time.
 SEED = int(os.environ.get("CONCURRENCY_SEED") or random.randrange(1, 10_000))
@@ -33,7 +37,7 @@ def test_concurrent_pipelines_end_at_the_furthest_status_and_publish_once(
     airtable_emulator_factory, coda_emulator_factory, tmp_path, capsys
 ):
     airtable = airtable_emulator_factory(seed=cc.airtable_seed(staged_at=True), **cc.airtable_options(SEED))
-    coda = coda_emulator_factory(seed=cc.CODA_SEED, **cc.coda_options(SEED))
+    coda = coda_emulator_factory(seed=cc.CODA_SEED, **cc.coda_options(SEED, read_lag=READ_LAG))
     scenario = cc.Scenario(airtable, coda, tmp_path, seed=SEED, staged_at=True)
     total = cc.Figures()
     problems: list[str] = []
