@@ -80,7 +80,7 @@ class _CheckedApi(Api):
             data = super().request(method, url, fallback=fallback, options=options, params=params, json=json)
         except requests.JSONDecodeError:
             raise _BadAnswer(method, url, "the body is not JSON") from None
-        problem = answer_problem(url, data)
+        problem = answer_problem(url, data, method)
         if problem:
             raise _BadAnswer(method, url, problem)
         return data
@@ -105,10 +105,11 @@ class _CheckedApi(Api):
             yield page
 
 
-def answer_problem(url: str, data: Any) -> str | None:
+def answer_problem(url: str, data: Any, method: str = "GET") -> str | None:
     """What is wrong with a successful answer's JSON for the endpoint `url`, or None. Records endpoints
     answer `{"records": [{"id", "createdTime", "fields": {...}}, ...], "offset"?}`; the schema endpoint
-    `{"tables": [{"id", "name", "primaryFieldId", "fields": [{"id", "name", "type", "options"?}]}]}`."""
+    `{"tables": [{"id", "name", "primaryFieldId", "fields": [{"id", "name", "type", "options"?}]}]}`; a delete
+    `{"id", "deleted"}` (one record) or `{"records": [{"id", "deleted"}, ...]}`."""
     if data is None:
         return "the body is empty"
     if not isinstance(data, dict):
@@ -116,7 +117,19 @@ def answer_problem(url: str, data: Any) -> str | None:
     path = urlsplit(url).path
     if "/meta/" in path:
         return _tables_problem(data) if path.rstrip("/").endswith("/tables") else None
+    if method.upper() == "DELETE":
+        return _deleted_problem(data)
     return _records_problem(data)
+
+
+def _deleted_problem(data: dict[str, Any]) -> str | None:
+    records = data.get("records", [data])
+    if not isinstance(records, list):
+        return f"'records' is {_described(records)}, not a list"
+    for index, record in enumerate(records):
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str) or record.get("deleted") is not True:
+            return f"records[{index}] is not a deleted record ({{'id': …, 'deleted': true}})"
+    return None
 
 
 def _records_problem(data: dict[str, Any]) -> str | None:
@@ -336,6 +349,18 @@ class AirtableClient:
         except _BadAnswer as bad:
             raise self._bad_answer(bad, "updating records") from None
         return [dict(record) for record in result]
+
+    def delete(self, record_id: str) -> bool:
+        """DELETE one record by ID (replay-safe). False when it is gone already (another run deleted it)."""
+        try:
+            self.table.delete(record_id)
+        except requests.RequestException as exc:
+            response = getattr(exc, "response", None)
+            status = response.status_code if response is not None else None
+            if (status, _error_body(response)[0]) in ((404, "MODEL_ID_NOT_FOUND"), (422, "ROW_DOES_NOT_EXIST")):
+                return False
+            raise self._error(exc, "deleting a record") from None
+        return True
 
     # -- other tables of the same base (releases, deployments) -----------------------------------
 

@@ -85,21 +85,30 @@ def parse_time(value: Any) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
+def is_recent(value: Any, *, now: float, recent_window: float) -> bool:
+    """Whether an Airtable dateTime lies within `recent_window` seconds of `now` (either side: clocks differ)."""
+    written = parse_time(value)
+    return written is not None and now - recent_window <= written <= now + recent_window
+
+
 def implied_status(workflow: Workflow, times: Mapping[str, Any], *, now: float, recent_window: float) -> str | None:
     """The furthest status the record's stage times written in the last `recent_window` seconds imply.
     `times`: logical field -> value read from the record."""
-    implied = []
-    for logical, value in times.items():
-        written = parse_time(value)
-        if written is not None and now - recent_window <= written <= now + recent_window:
-            implied.append(time_status(workflow, logical))
+    implied = [
+        time_status(workflow, logical)
+        for logical, value in times.items()
+        if is_recent(value, now=now, recent_window=recent_window)
+    ]
     return furthest(workflow, implied)
 
 
 def repair_status(workflow: Workflow, current: str | None, wanted: str | None) -> str | None:
     """After reading back: the status to write again, or None. `wanted` is the furthest of what the run wrote
-    and what recent stage times imply. A status people own, or one not in the workflow, is left alone."""
-    if wanted is None or (current and (current in workflow.human_owned or current not in workflow.statuses)):
+    and what recent stage times imply. A status people own, or one not in the workflow, is left alone, and only
+    a status of the workflow is ever written."""
+    if wanted is None or wanted not in workflow.statuses:
+        return None
+    if current and (current in workflow.human_owned or current not in workflow.statuses):
         return None
     if current and workflow.statuses.index(current) >= workflow.statuses.index(wanted):
         return None

@@ -10,7 +10,9 @@ saying whether Airtable applied it is journaled as unconfirmed, so a rollback st
 Read-back (pipe.plan.workflow): Airtable has no conditional writes, so a concurrent run may overwrite a status
 this run just wrote with one further back. After its writes the sink reads the statuses and stage times of
 the records whose status it wrote, and writes once more where a record holds a status behind the furthest of
-what this run wrote and what recent stage times imply (at most `REPAIR_ROUNDS` times).
+what this run wrote and what recent stage times imply (at most `REPAIR_ROUNDS` times). When the read-back or
+the write after it fails (Airtable failing after the retries, the time budget), those records are reported
+failed although written: the step fails, and its re-run sets them right.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ class RecordsChange:
             try:
                 current = client.records_by_id(list(wrote), [status_field, *times.values()])
             except (AirtableError, BudgetExceeded) as exc:
-                log.warning("Could not read the statuses back (%s); a concurrent run may have moved one back", exc)
+                self._unverified(wrote, f"written, but its status could not be read back ({exc})")
                 return
             repairs = []
             for key, (plan, written_status) in wrote.items():
@@ -210,7 +212,8 @@ class RecordsChange:
             try:
                 client.update([(plan.record_id or "", {change.field: change.after}) for plan, change in chunk])
             except (AirtableError, BudgetExceeded) as exc:
-                log.warning("Could not set %d status(es) again (%s)", len(chunk), exc)
+                left = {plan.key: (plan, str(change.after)) for plan, change in repairs[start:]}
+                self._unverified(left, f"written, but its status could not be set again after another run ({exc})")
                 return done
             for plan, change in chunk:
                 log.info(
@@ -225,6 +228,13 @@ class RecordsChange:
                 self.outcomes[plan.key] = RecordOutcome(written=True, repaired=str(change.after))
                 done[plan.key] = (plan, str(change.after))
         return done
+
+    def _unverified(self, plans: dict[str, tuple[RecordPlan, str]], reason: str) -> None:
+        """Records whose status a run at the same time may have moved back, without this run knowing: failed,
+        so the step fails and its re-run (which plans from recent stage times too) sets them right."""
+        log.error("%s: %s; a re-run sets them right", _records(len(plans)), reason)
+        for key in plans:
+            self.outcomes[key] = RecordOutcome(written=True, error=f"{reason}; re-run the step")
 
     # -- bookkeeping -------------------------------------------------------------------------------
 

@@ -10,14 +10,18 @@ Why a visible marker line, and why the page is read with `X-Coda-Doc-Version: la
   table (rows are upserted), not the page.
 - Writes land seconds to minutes after their 202, and reads serve a snapshot, so reads are made with
   `X-Coda-Doc-Version: latest`, which Coda refuses (400) while any write to the doc is pending; the sink
-  retries such a read for up to `fresh_read_timeout` seconds, and appends nothing when the doc stays stale.
+  retries such a read every `fresh_read_interval` seconds for up to `fresh_read_timeout` (5 minutes, and
+  never past the run's TIME_BUDGET), and appends nothing when the doc stays stale. Runs at the same time
+  keep the doc busy for as long as they write (their rows too), so the wait is long enough for them to end.
 - Two runs that read the page before either appended (a staging and a production deploy of one release)
-  both append. So after its append is applied, a run reads the page again and deletes every copy of its
-  release's section but the first (`deletePageContent` with the copies' element IDs; never an empty list,
-  which would delete the whole page). A copy is the lines after the marker line before it up to its own
-  marker line. Every run that appended computes the same copies from the same fresh page, so they converge
-  on one section whatever the order. Content a person wrote between two copies of one section is deleted
-  with the second copy (sections appended by the pipe follow each other).
+  both append. So after its append, a run reads the page again (fresh, so after the append is applied) and
+  deletes every copy of its release's section but the first (`deletePageContent` with the copies' element
+  IDs; never an empty list, which would delete the whole page). A copy is the lines after the marker line
+  before it up to its own marker line. Every run that appended computes the same copies from the same fresh
+  page, so they converge on one section whatever the order. Content a person wrote between two copies of one
+  section is deleted with the second copy (sections appended by the pipe follow each other). A run that
+  finds its release on the page already deletes such copies too (a run that appended may have stopped
+  before it checked).
 - An append is not replay-safe, so the HTTP policy never retries it after a 5xx or a dropped connection; it
   is reported as failed, and the next run (which looks for the marker first) appends it at most once.
 """
@@ -25,6 +29,7 @@ Why a visible marker line, and why the page is read with `X-Coda-Doc-Version: la
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -81,12 +86,13 @@ class CodaPageOutcome:
 
 @dataclass(frozen=True)
 class PreparedPage:
-    """What `CodaPageSink.prepare` found: the page, and the content to append (None: nothing to do)."""
+    """What `CodaPageSink.prepare` found: the page, and the content to append (None: nothing to append)."""
 
     page: CodaPage
     release: str
     content: str | None
     outcome: CodaPageOutcome | None = None  # known without writing (already there, doc stale)
+    copies: tuple[str, ...] = ()  # the release is on the page more than once: element IDs of the copies
 
 
 class CodaPageSink:
@@ -96,10 +102,11 @@ class CodaPageSink:
         journal: Journal,
         *,
         polling: MutationPolling | None = None,
-        fresh_read_timeout: float = 60.0,
+        fresh_read_timeout: float = 300.0,
         fresh_read_interval: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ):
         self.client = client
         self.journal = journal
@@ -108,13 +115,15 @@ class CodaPageSink:
         self.fresh_read_interval = fresh_read_interval
         self._sleep = sleep
         self._clock = clock
+        self._rng = rng or random.Random()  # spreads the reads of runs waiting for the same doc
 
     def apply(self, page: str, release: str, markdown: str, *, dry_run: bool = False) -> CodaPageOutcome:
         prepared = self.prepare(page, release, markdown)
         if prepared.outcome is not None:
             return prepared.outcome
         if dry_run:
-            return CodaPageOutcome(prepared.page.name, release, "skipped", f"dry run: would append release {release}")
+            would = "delete copies of" if prepared.content is None else "append"
+            return CodaPageOutcome(prepared.page.name, release, "skipped", f"dry run: would {would} release {release}")
         return self.write(prepared)
 
     def prepare(self, page: str, release: str, markdown: str) -> PreparedPage:
@@ -129,14 +138,20 @@ class CodaPageSink:
         if lines is None:
             return PreparedPage(target, release, None, self._stale(target, release))
         if any(line.content.strip() == release_marker(release) for line in lines):
+            copies = tuple(duplicate_sections(lines, release))
+            if copies:
+                return PreparedPage(target, release, None, copies=copies)
             unchanged = CodaPageOutcome(target.name, release, "unchanged", f"release {release} is already on the page")
             return PreparedPage(target, release, None, unchanged)
         return PreparedPage(target, release, markdown.rstrip("\n") + "\n\n" + release_marker(release) + "\n")
 
     def write(self, prepared: PreparedPage) -> CodaPageOutcome:
         target, release, content = prepared.page, prepared.release, prepared.content
-        if prepared.outcome is not None or content is None:
-            return prepared.outcome or CodaPageOutcome(target.name, release, "unchanged")
+        if prepared.outcome is not None:
+            return prepared.outcome
+        if content is None:
+            message = f"release {release} is already on the page" + self._remove_copies(target, release)
+            return CodaPageOutcome(target.name, release, "written" if prepared.copies else "unchanged", message)
         table = f"page {target.name}"
         try:
             request_id = self.client.append_to_page(target, content)
@@ -153,8 +168,9 @@ class CodaPageSink:
         self.journal.record("coda", table, release, {"content": (None, content)})
         confirmed = self._confirm(request_id)
         message = f"appended release {release}" + ("" if confirmed else "; queued in Coda, not confirmed yet")
-        if confirmed:
-            message += self._remove_copies(target, release)
+        # A fresh read waits for every pending write of the doc, this append included, even when polling its
+        # status ran out first.
+        message += self._remove_copies(target, release)
         return CodaPageOutcome(target.name, release, "written", message, request_id, confirmed)
 
     def _remove_copies(self, target: CodaPage, release: str) -> str:
@@ -187,15 +203,20 @@ class CodaPageSink:
         )
 
     def _fresh_lines(self, target: CodaPage) -> list[PageLine] | None:
+        """The page's lines read with `latest`, retried while the doc has writes pending; None when it stays
+        busy for `fresh_read_timeout` seconds or until the run's time budget would end."""
         start = self._clock()
+        deadline = self.client.policy.deadline
         while True:
             try:
                 return self.client.page_lines(target, latest=True)
             except CodaStaleRead:
-                if self._clock() - start + self.fresh_read_interval > self.fresh_read_timeout:
+                pause = self.fresh_read_interval * self._rng.uniform(0.5, 1.5)  # runs waiting read apart
+                next_read = self._clock() + pause
+                if next_read - start > self.fresh_read_timeout or (deadline is not None and next_read > deadline):
                     return None
                 log.debug("the Coda doc has writes pending; reading page %r again shortly", target.name)
-                self._sleep(self.fresh_read_interval)
+                self._sleep(pause)
 
     def _confirm(self, request_id: str) -> bool:
         try:
@@ -246,6 +267,10 @@ class CodaPageChange:
     name: str
 
     def preview(self) -> TargetResult:
+        if self.prepared.content is None:
+            return TargetResult(
+                self.name, "planned", f"dry run: would delete copies of release {self.prepared.release}"
+            )
         return TargetResult(self.name, "planned", f"dry run: would append release {self.prepared.release}")
 
     def apply(self, journal: Journal, earlier: Sequence[TargetResult]) -> TargetResult:

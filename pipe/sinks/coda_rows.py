@@ -2,7 +2,12 @@
 
 - Columns are resolved once (names or IDs from `CodaColumns` -> column IDs); a mapped column that does
   not exist, is ambiguous or is a formula column stops the run before anything is written.
-- Reads only the rows of the releases being written (one `query` filter on the release column).
+- Reads only the rows of the releases being written (one `query` filter on the release column), with
+  `X-Coda-Doc-Version: latest`, so a re-run right after a run sees the rows that run wrote and sends nothing
+  (a plain read serves a snapshot that may not hold them yet). Coda refuses such a read while the doc has
+  writes pending (runs at the same time write to it); it is retried every `fresh_read_interval` seconds for
+  up to `fresh_read_timeout` (never past the run's TIME_BUDGET), then the snapshot is read instead: the
+  upserts are keyed, so a row written again from a stale read is still one row.
 - A row whose cells all equal the table's is `unchanged` and not sent, so re-running a release sends no
   write at all. A changed row sends its key cells and the changed cells only; a new row sends every cell.
 - Rows are upserted on (release, entry key), in requests under Coda's 2 MB body limit. A row edit over
@@ -19,7 +24,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import random
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,6 +37,7 @@ from pipe.clients.coda import (
     CodaConfigError,
     CodaError,
     CodaRow,
+    CodaStaleRead,
     CodaTable,
     MutationPolling,
     batch_rows,
@@ -194,6 +202,11 @@ class CodaRowSink:
         *,
         polling: MutationPolling | None = None,
         probe: bool = True,
+        fresh_read_timeout: float = 60.0,
+        fresh_read_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ):
         self.client = client
         self.table = table
@@ -201,6 +214,11 @@ class CodaRowSink:
         self.journal = journal
         self.polling = polling or MutationPolling()
         self.probe = probe  # prove write access with a zero-row upsert before the run's first write
+        self.fresh_read_timeout = fresh_read_timeout
+        self.fresh_read_interval = fresh_read_interval
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()  # spreads the reads of runs waiting for the same doc
 
     def apply(self, rows: Sequence[ChangelogRow], *, dry_run: bool = False) -> CodaRowsOutcome:
         """Read, then (unless a dry run) write: `prepare` and `write` in one call."""
@@ -238,7 +256,7 @@ class CodaRowSink:
                 seen.add((row.release, row.entry_key))
                 by_release.setdefault(row.release, []).append(row)
         for release, group in by_release.items():
-            current = self.client.rows(table, where=(mapping["release"].id, release))
+            current = self._release_rows(table, mapping["release"].id, release)
             existing: dict[str, list[CodaRow]] = {}
             for found in current:
                 existing.setdefault(_text(found.values.get(mapping["entry_key"].id)), []).append(found)
@@ -248,6 +266,28 @@ class CodaRowSink:
                 if write is not None:
                     writes.append(write)
         return PreparedRows(table, mapping, outcome, writes)
+
+    def _release_rows(self, table: CodaTable, column: str, release: str) -> list[CodaRow]:
+        """The release's rows, read fresh (`latest`) while the doc's pending writes allow it, else as Coda's
+        snapshot has them (see the module's docstring)."""
+        start = self._clock()
+        deadline = self.client.policy.deadline
+        while True:
+            try:
+                return self.client.rows(table, where=(column, release), latest=True)
+            except CodaStaleRead:
+                pause = self.fresh_read_interval * self._rng.uniform(0.5, 1.5)  # runs waiting read apart
+                next_read = self._clock() + pause
+                if next_read - start > self.fresh_read_timeout or (deadline is not None and next_read > deadline):
+                    log.info(
+                        "The Coda doc kept writes pending for %.0f s; reading the rows of %s as Coda's snapshot has "
+                        "them (rows it does not show yet are written again, once)",
+                        self._clock() - start,
+                        release,
+                    )
+                    return self.client.rows(table, where=(column, release))
+                log.debug("the Coda doc has writes pending; reading the rows of %s again shortly", release)
+                self._sleep(pause)
 
     def write(self, prepared: PreparedRows) -> CodaRowsOutcome:
         """Upsert the prepared rows, journal them, poll Coda until they are applied (bounded)."""

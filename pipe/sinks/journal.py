@@ -63,7 +63,7 @@ class Journal:
         created: bool | None = None,
         unconfirmed: bool = False,
     ) -> None:
-        now = datetime.now(tz=UTC).isoformat(timespec="seconds")
+        now = datetime.now(tz=UTC).isoformat(timespec="milliseconds")  # orders the runs of one pipeline
         for field, (before, after) in changes.items():
             entry = JournalEntry(service, table, record, field, before, after, self.run_id, now, created, unconfirmed)
             self.entries.append(entry)

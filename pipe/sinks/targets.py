@@ -1,9 +1,10 @@
 """The targets a sync run walks, in the order they are applied (see pipe.sinks.base for the contract).
 
-The work items come first; the deployment log comes last, as it is written only when everything before it
-succeeded. Each factory returns None when the run does not use its target (not configured, not this stage).
-The Bitbucket targets (pull-request comment, Code Insights report) come after it: they show what the others did
-and never fail a sync that succeeded.
+The work items come first; the deployment log comes after every other write to Airtable and Coda, as it is
+written only when everything before it succeeded; then, at deploy, the release's environment is checked against
+the log. Each factory returns None when the run does not use its target (not configured, not this stage).
+The Bitbucket targets (pull-request comment, Code Insights report) come after them: they show what the others did
+and never fail a sync that succeeded; the change journal in Airtable comes last, as it appends every write above.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ TARGETS: Sequence[TargetFactory] = (
     coda_rows.target,  # CODA_TABLE: one row per changelog entry
     coda_page.target,  # CODA_PAGE: the notes, once per release
     coda_webhook.target,  # CODA_WEBHOOK_RULE_ID: one trigger per chosen stage, when all above succeeded
-    deployment_log.target,  # AIRTABLE_DEPLOYMENTS_TABLE: last, only when all above succeeded
+    deployment_log.target,  # AIRTABLE_DEPLOYMENTS_TABLE: only when all above succeeded
+    airtable_release.environment_target,  # deploy: the release's environment, the furthest the log holds
     pr_comment.target,  # review, BITBUCKET_ACCESS_TOKEN: the one pull-request comment
     code_insights.target,  # CODE_INSIGHTS: the report on the commit, after everything it reports on
     journal_table.target,  # AIRTABLE_JOURNAL_TABLE: every write above, appended 10 per request; never fails a sync

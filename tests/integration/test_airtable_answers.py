@@ -145,3 +145,11 @@ def test_answer_problem_accepts_real_answers():
     assert answer_problem("https://api.airtable.com/v0/app/tbl", {"records": [GOOD], "offset": "itr/rec"}) is None
     assert answer_problem("https://api.airtable.com/v0/meta/whoami", {"id": "usr1"}) is None
     assert answer_problem("https://api.airtable.com/v0/meta/bases/app/tables", {"tables": []}) is None
+
+
+def test_a_delete_answer_is_checked_for_its_own_shape() -> None:
+    url = "https://api.airtable.com/v0/app/tbl/rec00000000000001"
+    assert answer_problem(url, {"id": "rec00000000000001", "deleted": True}, "DELETE") is None
+    assert answer_problem(url, {"records": [{"id": "rec00000000000001", "deleted": True}]}, "DELETE") is None
+    assert answer_problem(url, {"id": "rec00000000000001"}, "DELETE") is not None
+    assert answer_problem(url, {"id": "rec00000000000001", "deleted": True}, "GET") is not None  # not a listing

@@ -110,11 +110,13 @@ class CodaClient:
                 f"Coda answered {response.status_code} with a body that is not JSON while {doing}"
             ) from None
 
-    def _pages(self, path: str, params: dict[str, Any], doing: str, what: str = "") -> Iterable[dict[str, Any]]:
+    def _pages(
+        self, path: str, params: dict[str, Any], doing: str, what: str = "", headers: dict[str, str] | None = None
+    ) -> Iterable[dict[str, Any]]:
         """Items of a list endpoint, page by page (the token carries the query, so only it is sent)."""
         query: dict[str, Any] = dict(params)
         while True:
-            data = self._request("GET", path, doing, params=query, what=what) or {}
+            data = self._request("GET", path, doing, params=query, headers=headers, what=what) or {}
             yield from data.get("items", [])
             token = data.get("nextPageToken")
             if not token:
@@ -197,19 +199,21 @@ class CodaClient:
 
     # -- rows ------------------------------------------------------------------------------------
 
-    def rows(self, table: CodaTable, *, where: tuple[str, Any] | None = None) -> list[CodaRow]:
+    def rows(self, table: CodaTable, *, where: tuple[str, Any] | None = None, latest: bool = False) -> list[CodaRow]:
         """Rows of a table, values by column ID in `simpleWithArrays` format (arrays stay arrays).
 
         `where=(column ID, value)` reads only the rows whose cell equals `value` (Coda's single equality
-        filter on the plain-text value).
+        filter on the plain-text value). `latest=True` sends `X-Coda-Doc-Version: latest`, so a read that would
+        miss pending mutations of the doc raises `CodaStaleRead` instead.
         """
         params: dict[str, Any] = {"valueFormat": "simpleWithArrays", "limit": ROWS_PAGE_SIZE}
         if where is not None:
             params["query"] = f"{where[0]}:{json.dumps(where[1], ensure_ascii=False)}"
         doing = f"reading rows of table {table.name!r}"
+        headers = {"X-Coda-Doc-Version": "latest"} if latest else None
         return [
             CodaRow(id=item["id"], values=dict(item.get("values") or {}))
-            for item in self._pages(self._doc_path("tables", table.id, "rows"), params, doing)
+            for item in self._pages(self._doc_path("tables", table.id, "rows"), params, doing, headers=headers)
         ]
 
     def upsert_rows(self, table: CodaTable, rows: Sequence[RowEdit], key_columns: Sequence[str]) -> str:

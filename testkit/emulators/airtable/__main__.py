@@ -31,7 +31,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--retry-after", action="store_true", help="send Retry-After on 429")
     parser.add_argument("--lockout-key", choices=("base", "token"), default="base")
     parser.add_argument("--id-seed", type=int, default=None, help="make generated IDs repeatable")
+    parser.add_argument(
+        "--latency", type=latency_range, default=None, metavar="LOW:HIGH", help="random seconds before each request"
+    )
     return parser.parse_args(argv)
+
+
+def latency_range(text: str) -> tuple[float, float]:
+    """`0.01:0.2` (or one number) -> (0.01, 0.2)."""
+    low, _, high = text.partition(":")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH seconds, got {text!r}") from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError(f"expected 0 <= LOW <= HIGH, got {text!r}")
+    return bounds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         retry_after_on_429=args.retry_after,
         lockout_key=args.lockout_key,
         id_seed=args.id_seed,
+        latency=args.latency,
     )
     if args.seed:
         emulator.load_seed(args.seed)

@@ -85,6 +85,7 @@ class App:
         iterators: listing.Iterators,
         clock: Callable[[], float],
         stopping: threading.Event,
+        latency: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.lock = lock
         self.state = state
@@ -94,6 +95,8 @@ class App:
         self.iterators = iterators
         self.clock = clock
         self.stopping = stopping
+        self.latency = latency  # seconds a request travels before it is handled (and an upsert's pause)
+        self._carried_out = 0
 
     def handle(self, request: Request) -> Response:
         arrival = self.clock()
@@ -106,7 +109,11 @@ class App:
             fault = self.faults.take(request.method, raw_path, unquote(raw_path), has_offset)
         if fault is not None and fault.kind == "delay":
             self.stopping.wait(fault.seconds)
+        travel = self.latency()
+        if travel > 0:
+            self.stopping.wait(travel)
         applied = False
+        order = None
         if fault is not None and fault.kind != "delay" and not fault.after_apply:
             response = _fault_response(fault)
         else:
@@ -115,6 +122,8 @@ class App:
                     result = self._process(request, route, query, arrival)
                     response = Response(200, result)
                     applied = True
+                    self._carried_out += 1
+                    order = self._carried_out
                 except errors.ApiError as exc:
                     response = Response(exc.status, exc.body, exc.headers)
             if fault is not None and fault.after_apply:
@@ -132,6 +141,7 @@ class App:
                     headers=dict(request.headers),
                     fault=fault.kind if fault else None,
                     applied=applied,
+                    order=order,
                 )
             )
         return response
@@ -225,7 +235,8 @@ class App:
             if method == "POST":
                 return records.create(state, table, _body(request))
             if method in ("PATCH", "PUT"):
-                return records.update_batch(state, table, _body(request), replace=method == "PUT")
+                between = None if state.quirks.upsert_atomic else self._pause_upsert
+                return records.update_batch(state, table, _body(request), replace=method == "PUT", between=between)
             if method == "DELETE":
                 ids = query.get("records[]", []) + query.get("records", [])
                 return records.delete_batch(state, table, ids)
@@ -237,6 +248,14 @@ class App:
             if method == "DELETE":
                 return records.delete_one(state, table, route.record_id)
         raise errors.not_found()
+
+    def _pause_upsert(self) -> None:
+        """Between an upsert's matching and its writes: let other requests run (the caller holds the lock once)."""
+        self.lock.release()
+        try:
+            self.stopping.wait(self.latency())
+        finally:
+            self.lock.acquire()
 
     def _get_record(self, base: Base, table: Table, record_id: str, query: dict[str, list[str]]) -> dict[str, Any]:
         owner = table if record_id in table.records else None

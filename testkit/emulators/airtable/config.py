@@ -39,3 +39,7 @@ class Quirks:
     offset_ttl_seconds: float | None = None
     #: write bodies with unexpected top-level keys get 422 INVALID_REQUEST_UNKNOWN.
     strict_body_keys: bool = True
+    #: performUpsert as one step (True), or matched on arrival and written after a pause in which other
+    #: requests run (False), so two upserts of a new key arriving together both create a record. The
+    #: reference does not say which Airtable does; False is the stricter reading.
+    upsert_atomic: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -48,9 +49,12 @@ class AirtableEmulator:
         lockout_key: LockoutKey = "base",
         quirks: Quirks | None = None,
         id_seed: int | None = None,
+        latency: tuple[float, float] | None = None,
+        latency_seed: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._host, self._port = host, port
+        self._latency = _random_latency(latency, latency_seed)
         self._lock = threading.RLock()
         self._clock = clock
         ids = IdFactory(id_seed)
@@ -95,6 +99,7 @@ class AirtableEmulator:
             self._iterators,
             self._clock,
             self._stopping,
+            self._latency,
         )
         self._server = EmulatorHTTPServer((self._host, self._port), app)
         self._thread = threading.Thread(
@@ -287,6 +292,23 @@ class AirtableEmulator:
         """Make every issued list offset stale (next use: 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE)."""
         with self._lock:
             self._iterators.expire_all()
+
+
+def _random_latency(bounds: tuple[float, float] | None, seed: int | None) -> Callable[[], float]:
+    """Seconds drawn uniformly from `bounds` for each request (0 without bounds), repeatable with `seed`."""
+    if bounds is None:
+        return lambda: 0.0
+    low, high = bounds
+    if not 0 <= low <= high:
+        raise ValueError("latency must be (low, high) with 0 <= low <= high")
+    rng = random.Random(seed)
+    lock = threading.Lock()
+
+    def draw() -> float:
+        with lock:
+            return rng.uniform(low, high)
+
+    return draw
 
 
 def _record_item(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ batch leaves nothing behind (§3.3). Callers hold the emulator lock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -203,13 +204,21 @@ def update_one(state: State, table: Table, record_id: str, body: dict[str, Any],
     return _render(state, table, record, options)
 
 
-def update_batch(state: State, table: Table, body: dict[str, Any], replace: bool) -> dict[str, Any]:
+def update_batch(
+    state: State,
+    table: Table,
+    body: dict[str, Any],
+    replace: bool,
+    between: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """PATCH/PUT of up to 10 records by ID, or an upsert (`performUpsert`). `between`, when given, is called
+    after an upsert has matched its records and before it writes (`Quirks.upsert_atomic` False)."""
     options = write_options(state, body)
     if "fields" in body:
         raise errors.invalid_request()
     items = _batch(body.get("records"))
     if body.get("performUpsert") is not None:
-        return _upsert(state, table, items, body["performUpsert"], options, replace)
+        return _upsert(state, table, items, body["performUpsert"], options, replace, between)
     pending = Pending()
     plans: list[tuple[Record, Cells]] = []
     for item in items:
@@ -252,6 +261,7 @@ def _upsert(
     upsert: Any,
     options: WriteOptions,
     replace: bool,
+    between: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     merge_on = _merge_fields(table, upsert)
     pending = Pending()
@@ -291,6 +301,13 @@ def _upsert(
             ops.append((index, {}))
         else:
             ops.append((matches[0], cells))
+    if between is not None:
+        # Not atomic: other requests may run now. The records matched on arrival are written, and a key that
+        # matched nothing is created even if another request created a record with that key meanwhile.
+        between()
+        for target, _cells in ops:
+            if isinstance(target, str) and target not in table.records:
+                raise errors.row_does_not_exist(target)
     _apply_pending(state, table, pending)
     created = [_insert(state, table, cells) for cells in creates]
     result_ids: list[str] = []

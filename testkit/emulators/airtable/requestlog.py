@@ -19,6 +19,7 @@ class LoggedRequest:
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     fault: str | None = None  # kind of the injected fault that applied, if any
     applied: bool = False  # True when the request reached state and was carried out
+    order: int | None = None  # position among carried-out requests, in the order they changed state (1, 2, …)
 
     def param(self, name: str) -> str | None:
         """The first value of a query parameter."""

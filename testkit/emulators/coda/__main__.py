@@ -23,6 +23,12 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, di
     parser.add_argument(
         "--read-lag", type=float, default=0.0, help="seconds an applied write then stays invisible to reads"
     )
+    parser.add_argument(
+        "--mutation-jitter", type=float, default=0.0, help="up to this many seconds more per write, at random"
+    )
+    parser.add_argument(
+        "--latency", type=latency_range, default=None, metavar="LOW:HIGH", help="random seconds before each request"
+    )
     parser.add_argument("--no-rate-limit", action="store_true", help="disable the rate limits")
     parser.add_argument("--unknown-column", choices=("400", "warning"), default="400")
     parser.add_argument(
@@ -46,6 +52,8 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, di
         "port": args.port,
         "mutation_delay": args.mutation_delay,
         "read_lag": args.read_lag,
+        "mutation_jitter": args.mutation_jitter,
+        "latency": args.latency,
         "unknown_column": args.unknown_column,
         "query_booleans": args.query_booleans,
         "rule_off": args.rule_off,
@@ -54,6 +62,18 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, di
     if args.no_rate_limit:
         options["rate_limits"] = None
     return args, options
+
+
+def latency_range(text: str) -> tuple[float, float]:
+    """`0.01:0.2` (or one number) -> (0.01, 0.2)."""
+    low, _, high = text.partition(":")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH seconds, got {text!r}") from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError(f"expected 0 <= LOW <= HIGH, got {text!r}")
+    return bounds
 
 
 def main(argv: list[str] | None = None) -> int:

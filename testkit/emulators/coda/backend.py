@@ -9,6 +9,7 @@ a GET of a doc is then answered from the state its reads see (`read_lag`, snapsh
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -38,6 +39,8 @@ class Options:
     """Behaviour switches. See docs/emulators/coda.md for what each one models."""
 
     mutation_delay: float = 0.05  # seconds between the 202 and the write being applied (status completed)
+    mutation_jitter: float = 0.0  # up to this many seconds more, drawn at random for each mutation
+    latency: tuple[float, float] | None = None  # (low, high): random seconds each request travels before handling
     read_lag: float = 0.0  # seconds an applied write then stays invisible to reads (stale snapshot)
     mutation_status_404_for: float = 0.0  # getMutationStatus answers 404 this long after the write
     mutation_status_ttl: float = 86400.0  # completed statuses are forgotten after this long
@@ -59,8 +62,10 @@ class Options:
             raise ValueError("query_booleans must be 'lenient' or 'strict'")
         if self.rule_off not in ("422", "accepted"):
             raise ValueError("rule_off must be '422' or 'accepted'")
-        if self.mutation_delay < 0 or self.read_lag < 0 or self.max_page_size < 1:
-            raise ValueError("mutation_delay and read_lag must be >= 0, max_page_size >= 1")
+        if self.mutation_delay < 0 or self.read_lag < 0 or self.mutation_jitter < 0 or self.max_page_size < 1:
+            raise ValueError("mutation_delay, mutation_jitter and read_lag must be >= 0, max_page_size >= 1")
+        if self.latency is not None and not 0 <= self.latency[0] <= self.latency[1]:
+            raise ValueError("latency must be (low, high) with 0 <= low <= high")
 
 
 @dataclass
@@ -138,6 +143,7 @@ class Backend:
         self.snapshots = ReadSnapshots(options.read_lag)
         self.limiter = RateLimiter(options.rate_limits, clock) if options.rate_limits else None
         self.faults = FaultInjector(fault_seed)
+        self._timing = random.Random(fault_seed)  # latency and mutation jitter, repeatable with fault_seed
         self.links = Links("http://127.0.0.1/apis/v1")  # replaced once the server has a port
         self.lock = threading.RLock()
         self.spec_violations: list[str] = []
@@ -234,6 +240,13 @@ class Backend:
     def now(self) -> float:
         return self.clock()
 
+    def travel_time(self) -> float:
+        """Seconds the request about to be handled spends on its way (`Options.latency`), 0 without latency."""
+        if self.options.latency is None:
+            return 0.0
+        with self.lock:
+            return self._timing.uniform(*self.options.latency)
+
     def apply_due(self) -> None:
         with self.lock:
             now = self.clock()
@@ -258,11 +271,15 @@ class Backend:
                 call.operation_id,
                 call.token.owner,
                 now,
-                now + self.options.mutation_delay,
+                now + self.options.mutation_delay + self._jitter(),
                 keep_a_copy_then_apply,
             )
         )
         return Reply(202, {"requestId": request_id, **result})
+
+    def _jitter(self) -> float:
+        jitter = self.options.mutation_jitter
+        return self._timing.uniform(0.0, jitter) if jitter > 0 else 0.0
 
     def record(self, *violations: str) -> None:
         with self.lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,12 @@ class EmulatorServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], backend: Backend):
         super().__init__(address, _RequestHandler)
         self.backend = backend
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that closed a kept-alive connection (a process exiting) is not an error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -65,6 +72,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.delay)
+            if inside:
+                time.sleep(backend.travel_time())
             if fault is not None and fault.kind == "status":
                 answer = _fault_answer(fault)
             elif fault is not None and fault.kind == "drop":
