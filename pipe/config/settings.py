@@ -21,6 +21,7 @@ from pipe.config.file import (
     Workflow,
     load_file_config,
 )
+from pipe.config.start import start_problems
 from pipe.config.values import parse_bool
 from pipe.config.variables import EMPTY_MEANS_NONE, SECRET_VARIABLES, PipeVariables, variable_names
 from pipe.config.webhook import webhook_problems, webhook_warnings
@@ -103,6 +104,14 @@ class CodaWebhookSettings:
     stages: tuple[str, ...]  # the stages that trigger it
     test: bool  # STAGE: check sends a test payload
     time_zone: str  # IANA name of the payload's date-times
+
+
+@dataclass(frozen=True)
+class StartSettings:
+    """`STAGE: start`: the records to start work on (one of the two is set)."""
+
+    record_id: str | None  # RECORD_ID
+    view: str | None  # START_VIEW: every record of this view of AIRTABLE_TABLE
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,11 @@ class Settings:
             test=v.CODA_WEBHOOK_TEST,
             time_zone=v.CODA_WEBHOOK_TIME_ZONE,
         )
+
+    @property
+    def start(self) -> StartSettings:
+        v = self.variables
+        return StartSettings(record_id=v.RECORD_ID, view=v.START_VIEW)
 
     @property
     def release(self) -> ReleaseSettings:
@@ -310,6 +324,7 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
             problems.append(f"CODA_API_TOKEN: is required when {name} is given (or set DRY_RUN: 'true')")
             break
     problems.extend(webhook_problems(raw, dry_run))
+    problems.extend(start_problems(raw, dry_run))
     if "VERSION" in raw:
         from pipe.release.version import parse_version_variable
 
