@@ -1,0 +1,227 @@
+"""`STAGE: start` end to end: `pipe.flow.run` as the custom pipeline `start-work` runs it, against the Airtable and
+Bitbucket emulators: the branch is created from main's head and written back; re-runs reuse it; statuses are
+left alone; dry runs and a view of records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID
+
+from .harness import (
+    BRANCH_107,
+    REC_106,
+    REC_107,
+    REC_108,
+    REC_UNICODE,
+    REPO_URL,
+    SLUG,
+    VIEW,
+    WS,
+    add_empty_title,
+)
+
+LISTED = ("GET", "listBranches")
+MAIN = ("GET", "getBranch")
+CREATE = ("POST", "createBranch")
+SCHEMA = ("GET", f"/v0/meta/bases/{SAMPLE_BASE_ID}/tables")
+RECORDS = ("GET", f"/v0/{SAMPLE_BASE_ID}/Work%20Items")
+PATCH = ("PATCH", f"/v0/{SAMPLE_BASE_ID}/Work%20Items")
+
+
+def test_start_creates_the_branch_from_main_and_writes_it_to_the_record(start_work):
+    main = start_work.origin.rev_parse("main")
+
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_107))
+
+    assert result.code == 0, result.log
+    assert start_work.branches()[BRANCH_107] == main
+    fields = start_work.fields(REC_107)
+    assert fields["Branch"] == BRANCH_107
+    assert fields["Branch URL"] == f"{REPO_URL}/branch/{BRANCH_107}"
+    assert fields["Status"] == "Ready"  # Planned and Ready are the people's; the first build moves it
+    assert result.bitbucket_calls() == [LISTED, MAIN, CREATE]
+    created = result.bitbucket[-1]
+    assert created.body == {"name": BRANCH_107, "target": {"hash": main}}
+    assert result.bitbucket[0].param("q") == f'name ~ "feature/{REC_107}"'
+    # schema, the record, the write-access probe (names no field), the write
+    assert result.airtable_calls() == [SCHEMA, RECORDS, PATCH, PATCH]
+    assert result.airtable[2].body["records"] == [{"id": REC_107, "fields": {}}]
+    assert f"✔ Start: 1 branch created, 0 reused, 1 record written ({BRANCH_107})." in result.log
+    assert "created; Branch, Branch URL written" in result.log
+    record = result.report["records"][0]
+    assert record["action"] == "create" and record["branch_created"] and record["written"]
+    assert result.report["http"]["bitbucket"]["requests"] == 3 and result.report["http"]["airtable"]["requests"] == 4
+    assert start_work.token not in result.log
+
+
+def test_the_writes_are_journaled_beside_the_report(start_work):
+    env = start_work.start_env(RECORD_ID=REC_107)
+
+    result = start_work.run(env)
+
+    assert result.code == 0, result.log
+    lines = Path(env["REPORT_FILE"].replace(".json", ".journal.jsonl")).read_text().splitlines()
+    journal = [json.loads(line) for line in lines]
+    main = start_work.origin.rev_parse("main")
+    assert [(e["service"], e["record"], e["field"], e["before"], e["after"]) for e in journal] == [
+        ("bitbucket", BRANCH_107, "target", None, main),
+        ("airtable", REC_107, "Branch", None, BRANCH_107),
+        ("airtable", REC_107, "Branch URL", None, f"{REPO_URL}/branch/{BRANCH_107}"),
+    ]
+    assert journal[0]["created"] is True and journal[1]["created"] is False
+
+
+def test_a_rerun_reuses_the_branch_and_writes_nothing(start_work):
+    env = start_work.start_env(RECORD_ID=REC_107)
+    assert start_work.run(env).code == 0
+
+    again = start_work.run(env)
+
+    assert again.code == 0, again.log
+    assert again.writes == []
+    assert again.bitbucket_calls() == [LISTED]
+    assert again.airtable_calls() == [SCHEMA, RECORDS]
+    assert f"branch {BRANCH_107} exists already, reused; the record already names it" in again.log
+    assert sorted(start_work.branches()) == [BRANCH_107, "main"]
+
+
+def test_a_branch_made_by_hand_for_the_record_is_reused_never_a_second_one(start_work):
+    own = f"feature/{REC_107}_docs-by-hand"
+    start_work.bitbucket.add_branch(WS, SLUG, own, start_work.origin.rev_parse("main"))
+    start_work.bitbucket.add_branch(WS, SLUG, f"feature/{REC_107}x", start_work.origin.rev_parse("main"))  # not its
+
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_107))
+
+    assert result.code == 0, result.log
+    assert CREATE not in result.bitbucket_calls()
+    assert start_work.fields(REC_107)["Branch"] == own
+    assert f"branch {own} exists already, reused; Branch, Branch URL written" in result.log
+    assert result.report["records"][0]["other_branches"] == []
+
+
+def test_of_several_branches_the_one_the_record_names_is_kept_and_the_others_reported(start_work):
+    head = start_work.origin.rev_parse("main")
+    for name in (f"feature/{REC_107}-a", f"feature/{REC_107}-b"):
+        start_work.bitbucket.add_branch(WS, SLUG, name, head)
+    assert start_work.run(start_work.start_env(RECORD_ID=REC_107)).code == 0
+    assert start_work.fields(REC_107)["Branch"] == f"feature/{REC_107}-a"  # the first by name
+
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_107))
+
+    assert result.writes == []
+    assert f"exists already, reused (also: feature/{REC_107}-b)" in result.log
+
+
+def test_the_branch_the_record_names_is_reused_when_it_exists(start_work):
+    # FEAT-106 is In Progress on feature/FEAT-106-build-image (a branch named by key, made by a person)
+    start_work.bitbucket.add_branch(WS, SLUG, "feature/FEAT-106-build-image", start_work.origin.rev_parse("main"))
+
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_106))
+
+    assert result.code == 0, result.log
+    assert result.bitbucket_calls() == [LISTED, ("GET", "getBranch")]
+    assert start_work.fields(REC_106)["Branch"] == "feature/FEAT-106-build-image"
+    assert start_work.fields(REC_106)["Status"] == "In Progress"
+    assert sorted(start_work.branches()) == ["feature/FEAT-106-build-image", "main"]
+
+
+def test_a_branch_the_record_names_that_is_gone_is_replaced(start_work):
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_106))  # feature/FEAT-106-build-image: not there
+
+    assert result.code == 0, result.log
+    branch = f"feature/{REC_106}-upgrade-build-image"
+    assert start_work.fields(REC_106)["Branch"] == branch
+    assert branch in start_work.branches()
+
+
+def test_a_title_of_emoji_and_umlauts_gives_an_ascii_branch_name(start_work):
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_UNICODE))
+
+    assert result.code == 0, result.log
+    branch = f"feature/{REC_UNICODE}-search-uber-alles"
+    assert start_work.fields(REC_UNICODE)["Branch"] == branch
+    check = subprocess.run(["git", "check-ref-format", "--branch", branch], capture_output=True)
+    assert check.returncode == 0
+
+
+def test_a_dry_run_reads_everything_and_writes_nothing(start_work):
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_107, DRY_RUN="true"))
+
+    assert result.code == 0, result.log
+    assert result.writes == []
+    assert result.bitbucket_calls() == [LISTED]
+    assert f"branch {BRANCH_107} would be created; would write Branch, Branch URL" in result.log
+    assert "Dry run: 1 branch would be created, 0 reused, 0 skipped; nothing was written." in result.log
+    assert result.report["outcome"] == "planned"
+    assert list(start_work.branches()) == ["main"]
+
+
+def test_a_dry_run_without_a_bitbucket_token_says_existing_branches_were_not_checked(start_work):
+    env = start_work.start_env(RECORD_ID=REC_107, DRY_RUN="true")
+    del env["BITBUCKET_ACCESS_TOKEN"]
+
+    result = start_work.run(env)
+
+    assert result.code == 0, result.log
+    assert result.bitbucket == []
+    assert "(existing branches not checked: no BITBUCKET_ACCESS_TOKEN)" in result.report["records"][0]["reason"]
+
+
+def test_a_view_starts_every_record_it_shows(start_work):
+    result = start_work.run(start_work.start_env(START_VIEW=VIEW))
+
+    assert result.code == 0, result.log
+    branches = start_work.branches()
+    assert BRANCH_107 in branches and f"feature/{REC_UNICODE}-search-uber-alles" in branches
+    assert not any(REC_108 in b for b in branches)  # Planned: not in the view
+    assert result.bitbucket_calls() == [LISTED, MAIN, CREATE, CREATE]  # one listing for both records
+    assert result.bitbucket[0].param("q") == f'name ~ "feature/{REC_107}" OR name ~ "feature/{REC_UNICODE}"'
+    writes = [r for r in result.airtable if r.method == "PATCH" and r.body["records"][0]["fields"]]
+    assert len(writes) == 1 and len(writes[0].body["records"]) == 2  # both records in one request
+    assert result.airtable[1].param("view") == VIEW
+
+    again = start_work.run(start_work.start_env(START_VIEW=VIEW))
+
+    assert again.code == 0 and again.writes == [], again.log
+    assert "Start: 0 branches created, 2 reused, 0 records written." in again.log
+
+
+def test_a_view_with_a_record_that_cannot_start_starts_the_others_and_fails_the_step(start_work):
+    add_empty_title(start_work.airtable)
+
+    result = start_work.run(start_work.start_env(START_VIEW=VIEW))
+
+    assert result.code == 1, result.log
+    assert BRANCH_107 in start_work.branches()
+    assert "recWorkItem000110 '(no title)' (Ready): skipped: its title is empty (field 'Name')" in result.log
+    assert "2 branches created, 0 reused, 2 records written; 1 skipped: see above." in result.log
+    assert "Branch" not in start_work.fields("recWorkItem000110")
+
+
+def test_an_empty_view_does_nothing(start_work):
+    result = start_work.run(start_work.start_env(START_VIEW="Archived"))
+
+    assert result.code == 0, result.log
+    assert result.bitbucket == [] and result.writes == []
+    assert "Start: no record to start; nothing was written." in result.log
+
+
+def test_a_branch_another_run_created_meanwhile_is_reused(start_work):
+    def hide_branches(route: str, status: int, body):  # this run lists before the other run's create lands
+        if route == "listBranches":
+            return {**body, "values": [], "size": 0}
+        return body
+
+    start_work.bitbucket.add_branch(WS, SLUG, BRANCH_107, start_work.origin.rev_parse("main"))
+    start_work.bitbucket.add_response_hook(hide_branches)
+
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_107))
+
+    assert result.code == 0, result.log
+    assert result.bitbucket_calls() == [LISTED, MAIN, CREATE, ("GET", "getBranch")]
+    assert result.bitbucket[2].status == 400
+    assert "another run created it meanwhile; reused" in result.log
+    assert start_work.fields(REC_107)["Branch"] == BRANCH_107
