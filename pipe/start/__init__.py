@@ -48,7 +48,7 @@ def start_mode(start: Start) -> Finish:
     plans = plan_start(facts, start.context.branch_url, a.key_pattern)
     dry_run = settings.run.dry_run
     if settings.start.record_id is not None and plans and plans[0].action == "skip":
-        raise UserError(f"RECORD_ID: record {plans[0].record_id} {plans[0].reason}; nothing was written.")
+        raise UserError(f"RECORD_ID: record {plans[0].record_id}: {plans[0].reason}; nothing was written.")
     outcomes: dict[str, StartOutcome] = {}
     if dry_run:
         log.info("Dry run: nothing is written. The plan:")
