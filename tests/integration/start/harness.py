@@ -32,6 +32,7 @@ REC_107, REC_108, REC_106 = "recWorkItem000107", "recWorkItem000108", "recWorkIt
 REC_EMPTY, REC_COPY, REC_UNICODE = "recWorkItem000110", "recWorkItem000111", "recWorkItem000112"
 BRANCH_107 = f"feature/{REC_107}-api-rate-limit-docs"
 REPO_URL = f"https://bitbucket.org/{WS}/{SLUG}"
+PIPELINE = "start-work"  # `pipelines: custom: start-work:` in bitbucket-pipelines.yml
 CONFIG = "airtable:\n  fields:\n    branch_url: Branch URL\n"
 
 
@@ -104,7 +105,7 @@ class StartWork:
         self.origin = git("origin")
         self.origin.commit("feat: login page FEAT-101", {"app.txt": "1"})
         self.origin.tag("1.4.0")
-        mirror(bitbucket, self.origin, WS, SLUG)
+        mirror(bitbucket, self.origin, WS, SLUG, custom_pipelines=(PIPELINE,))
         self.token = bitbucket.add_token(WS, SLUG, scopes=["repository:write"], name="Start bot")
         self.runs = 0
 
