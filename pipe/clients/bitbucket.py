@@ -207,8 +207,14 @@ class BitbucketClient:
             return []
         query = " OR ".join(f'name ~ "{_quoted(p)}"' for p in prefixes)
         path = f"{self.repo_path}/refs/branches"
-        found = self._pages(path, {"q": query, "pagelen": PAGE_LEN}, "listing branches", scope=BRANCH_SCOPE) or []
-        return [b for b in found if str(b.get("name") or "").startswith(tuple(prefixes))]
+        try:
+            found = self._pages(path, {"q": query, "pagelen": PAGE_LEN}, "listing branches", scope=BRANCH_SCOPE)
+        except BitbucketError as exc:
+            if exc.status != 400:
+                raise
+            log.debug("Bitbucket refused the branch filter (%s); reading every branch instead", exc)
+            found = self._pages(path, {"pagelen": PAGE_LEN}, "listing branches", scope=BRANCH_SCOPE)
+        return [b for b in found or [] if str(b.get("name") or "").startswith(tuple(prefixes))]
 
     def create_branch(self, name: str, commit: str) -> dict[str, Any]:
         """Create `name` at `commit` (a full hash); returns the branch."""

@@ -225,3 +225,15 @@ def test_a_branch_another_run_created_meanwhile_is_reused(start_work):
     assert result.bitbucket[2].status == 400
     assert "another run created it meanwhile; reused" in result.log
     assert start_work.fields(REC_107)["Branch"] == BRANCH_107
+
+
+def test_a_branch_filter_bitbucket_refuses_costs_a_full_listing_not_the_run(start_work):
+    start_work.bitbucket.add_fault("status", status=400, method="GET", path=r"/refs/branches$", times=1)
+
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_107))
+
+    assert result.code == 0, result.log
+    assert result.bitbucket[0].status == 400 and result.bitbucket[0].param("q")
+    assert result.bitbucket_calls()[1:] == [LISTED, MAIN, CREATE]
+    assert result.bitbucket[1].param("q") is None
+    assert BRANCH_107 in start_work.branches()
