@@ -34,6 +34,7 @@ class StartOutcome:
     written: bool = False  # the record's fields were written
     error: str | None = None
     note: str = ""  # e.g. another run created the branch meanwhile
+    unconfirmed: bool = False  # the create was sent and no answer came: Bitbucket may have created the branch
 
 
 @dataclass(frozen=True)
@@ -114,15 +115,34 @@ def _create_branches(
                 continue
             if exc.status in (401, 403) and not any(o.created for o in outcomes.values()):
                 raise UserError(f"{exc}. Nothing was written.") from None
-            _fail(plans[index:], outcomes, f"branch not created: {exc}", f"not created after an earlier failure: {exc}")
+            if exc.status is None:
+                _unconfirmed(plan, prepared, client, journal, outcomes[plan.record_id])
+            _fail(plans[index:], outcomes, str(exc), f"not tried after an earlier failure: {exc}")
             return done
         except BudgetExceeded as exc:
-            _fail(plans[index:], outcomes, f"branch not created: {exc}", "not created: the time budget ran out")
+            _unconfirmed(plan, prepared, client, journal, outcomes[plan.record_id])
+            _fail(plans[index:], outcomes, str(exc), "not tried: the time budget (TIME_BUDGET) ran out")
             return done
         journal.record("bitbucket", client.repo_full_name, plan.branch, {"target": (None, prepared.head)}, created=True)
         outcomes[plan.record_id].created = True
         done.append(plan)
     return done
+
+
+def _unconfirmed(
+    plan: StartPlan, prepared: Prepared, client: BitbucketClient, journal: Journal, outcome: StartOutcome
+) -> None:
+    """A create sent without an answer: journaled as unconfirmed; a re-run finds the branch if it was made."""
+    assert plan.branch is not None
+    journal.record(
+        "bitbucket",
+        client.repo_full_name,
+        plan.branch,
+        {"target": (None, prepared.head)},
+        created=True,
+        unconfirmed=True,
+    )
+    outcome.unconfirmed = True
 
 
 def _write_records(

@@ -26,7 +26,8 @@ def record_line(plan: StartPlan, outcome: StartOutcome | None, dry_run: bool) ->
         return f"{head}: branch {plan.branch} {verb}{writes}; {plan.url or ''}".rstrip("; ")
     outcome = outcome or NO_OUTCOME
     if plan.action == "create":
-        done = "created" if outcome.created else (outcome.note or "not created")
+        unsure = "perhaps created (no answer came; a re-run finds it)" if outcome.unconfirmed else "not created"
+        done = "created" if outcome.created else (outcome.note or unsure)
     else:
         done = "exists already, reused" + (f" (also: {', '.join(plan.others)})" if plan.others else "")
     if outcome.error:
@@ -112,5 +113,6 @@ def _record(plan: StartPlan, outcome: StartOutcome | None, dry_run: bool) -> dic
         "branch_created": done.created,
         "written": done.written,
         "note": done.note or None,
+        "unconfirmed": done.unconfirmed,
         "error": done.error,
     }

@@ -8,6 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from testkit.emulators.airtable import Fault
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID
 
 from .harness import (
@@ -237,3 +238,83 @@ def test_a_branch_filter_bitbucket_refuses_costs_a_full_listing_not_the_run(star
     assert result.bitbucket_calls()[1:] == [LISTED, MAIN, CREATE]
     assert result.bitbucket[1].param("q") is None
     assert BRANCH_107 in start_work.branches()
+
+
+def test_bitbucket_failing_to_create_leaves_the_others_written_and_a_rerun_finishes(start_work):
+    unicode_branch = f"feature/{REC_UNICODE}-search-uber-alles"
+    start_work.bitbucket.add_branch(WS, SLUG, unicode_branch, start_work.origin.rev_parse("main"))
+    start_work.bitbucket.add_fault("status", status=503, method="POST", path=r"/refs/branches$", times=3)
+
+    result = start_work.run(start_work.start_env(START_VIEW=VIEW))
+
+    assert result.code == 1, result.log
+    assert f"branch {BRANCH_107} not created; FAILED: Bitbucket answered 503 while creating branch" in result.log
+    assert BRANCH_107 not in start_work.branches()
+    assert "Branch" not in start_work.fields(REC_107)
+    assert start_work.fields(REC_UNICODE)["Branch"] == unicode_branch  # its branch exists: written
+    assert "0 branches created, 1 reused, 1 record written; 1 failed: see above." in result.log
+
+    again = start_work.run(start_work.start_env(START_VIEW=VIEW))
+
+    assert again.code == 0, again.log
+    assert start_work.fields(REC_107)["Branch"] == BRANCH_107
+    assert "1 branch created, 1 reused, 1 record written." in again.log
+
+
+def test_airtable_failing_after_the_branch_was_created_keeps_the_branch_and_a_rerun_writes_it(start_work):
+    refused = {"error": {"type": "INVALID_VALUE_FOR_COLUMN", "message": "Field 'Branch' cannot accept the value"}}
+
+    def after_create(route: str, status: int, body):
+        if route == "createBranch":  # the record's write comes next: Airtable refuses it
+            start_work.airtable.inject(Fault(status=422, method="PATCH", times=None, body=refused))
+        return body
+
+    start_work.bitbucket.add_response_hook(after_create)
+
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_107))
+
+    assert result.code == 1, result.log
+    assert BRANCH_107 in start_work.branches()
+    assert "Branch" not in start_work.fields(REC_107)
+    assert "the branch exists, but the record was not written" in result.log
+    assert "a re-run reuses it and writes it" in result.log
+    start_work.airtable.clear_faults()
+
+    again = start_work.run(start_work.start_env(RECORD_ID=REC_107))
+
+    assert again.code == 0, again.log
+    assert CREATE not in again.bitbucket_calls()
+    assert start_work.fields(REC_107)["Branch"] == BRANCH_107
+
+
+def test_a_token_pasted_into_a_title_never_reaches_the_branch_name_or_the_log(start_work):
+    pasted = "pat" + "AbCdEfGhIjKlMn" + "." + "0123456789abcdef" * 4
+    start_work.airtable.add_records(
+        SAMPLE_BASE_ID, "Work Items", [{"id": "recWorkItem000113", "fields": {"Name": f"Rotate {pasted} now"}}]
+    )
+
+    result = start_work.run(start_work.start_env(RECORD_ID="recWorkItem000113"))
+
+    assert result.code == 0, result.log
+    branch = start_work.fields("recWorkItem000113")["Branch"]
+    assert branch == "feature/recWorkItem000113-rotate-redacted-now"
+    assert pasted not in result.log and pasted.lower() not in result.log
+
+
+def test_the_time_budget_running_out_stops_cleanly_and_a_rerun_finishes(start_work):
+    start_work.bitbucket.add_fault("delay", delay=3.0, method="POST", path=r"/refs/branches$", times=1)
+
+    result = start_work.run(start_work.start_env(START_VIEW=VIEW, TIME_BUDGET="1.5"))
+
+    assert result.code == 1, result.log
+    assert "not tried: the time budget (TIME_BUDGET) ran out" in result.log
+    assert f"branch {BRANCH_107} perhaps created (no answer came; a re-run finds it); FAILED: " in result.log
+    assert result.report["records"][0]["unconfirmed"] is True
+    assert "Traceback" not in result.log
+
+    again = start_work.run(start_work.start_env(START_VIEW=VIEW))
+
+    assert again.code == 0, again.log
+    assert BRANCH_107 in start_work.branches() and f"feature/{REC_UNICODE}-search-uber-alles" in start_work.branches()
+    assert start_work.fields(REC_107)["Branch"] == BRANCH_107
+    assert [b for b in start_work.branches() if b.startswith(f"feature/{REC_107}")] == [BRANCH_107]
