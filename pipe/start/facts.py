@@ -2,13 +2,15 @@
 with their title, status and branch fields, and the branches Bitbucket has for them.
 
 Reads only. Airtable: the base schema (fields checked as the sync checks them, the view looked up) and one
-listing; Bitbucket: one listing of the branches whose name starts with `feature/<record ID>` (20 records per
-request), and, for a record whose branch field names another branch, that branch.
+listing; Bitbucket: one listing of the branches whose name starts with `feature/<record ID>` or, with
+KEY_PATTERN and KEY_FIELD, `feature/<key>` (20 records per request), and, for a record whose branch field names
+another branch, that branch.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +21,8 @@ from pipe.config.file import FieldMapping
 from pipe.config.settings import Settings
 from pipe.errors import ConfigError, UserError
 from pipe.facts.fields import pin_fields
+from pipe.facts.references import scan_text, token_pattern
+from pipe.model import ReferenceKind
 from pipe.plan.records import cell_text
 from pipe.start.names import belongs_to, other_records, own_prefix
 
@@ -39,6 +43,7 @@ class WorkItem:
 
     record_id: str
     title: str | None  # None: the title field is empty
+    key: str | None  # its KEY_FIELD value, when it is one KEY_PATTERN matches (feature/<key>… is its branch too)
     status: str | None
     branch: str | None  # what the record's branch field holds
     branch_url: str | None  # what its branch link field holds (None when not mapped or empty)
@@ -66,7 +71,8 @@ def gather_start(settings: Settings, airtable: AirtableClient, bitbucket: Bitbuc
             ["map it to the text field that holds a record's branch (the default is Branch)"],
         )
     title_field = _title_field(mapping, schema)
-    wanted = [name for name in (title_field, mapping.status, mapping.branch, mapping.branch_url) if name]
+    key_field = settings.airtable.key_field
+    wanted = [name for name in (title_field, mapping.status, mapping.branch, mapping.branch_url, key_field) if name]
     start = settings.start
     if start.record_id is not None:
         source = f"record {start.record_id}"
@@ -76,12 +82,13 @@ def gather_start(settings: Settings, airtable: AirtableClient, bitbucket: Bitbuc
         source = f"view {start.view!r}"
         records = _view_records(airtable, start.view, wanted, schema)
     prefix = f"https://airtable.com/{airtable.base_id}/{schema.id if schema else airtable.table_name}/"
-    items = tuple(_item(r, mapping, title_field, prefix) for r in records)
+    keys = _Keys(key_field, settings.airtable.key_pattern)
+    items = tuple(_item(r, mapping, title_field, prefix, keys) for r in records)
     log.info("Records: %d in %s", len(items), source)
     main = settings.run.main_branch
     if bitbucket is None:
         return StartFacts(source, items, mapping, title_field, main, branches_read=False)
-    branches = _own_branches(bitbucket, [i.record_id for i in items])
+    branches = _own_branches(bitbucket, items)
     named = _named_branches(bitbucket, items, branches, main)
     return StartFacts(source, items, mapping, title_field, main, True, branches, named)
 
@@ -126,12 +133,29 @@ def _view_records(
         raise
 
 
-def _item(record: Mapping[str, Any], mapping: FieldMapping, title_field: str, url_prefix: str) -> WorkItem:
+@dataclass(frozen=True)
+class _Keys:
+    field: str | None
+    pattern: re.Pattern[str] | None
+
+    def of(self, values: Mapping[str, Any]) -> str | None:
+        """The record's key when it is one: KEY_PATTERN matches all of it (a key is one word of a branch name)."""
+        if not self.field or self.pattern is None:
+            return None
+        key = _text(values.get(self.field))
+        if not key:
+            return None
+        found = scan_text(key, token_pattern(self.pattern))  # bounded in time, as every KEY_PATTERN search
+        return key if (ReferenceKind.KEY, key) in found else None
+
+
+def _item(record: Mapping[str, Any], mapping: FieldMapping, title_field: str, url_prefix: str, keys: _Keys) -> WorkItem:
     values = record.get("fields") or {}
     title = cell_text(values.get(title_field))
     return WorkItem(
         record_id=str(record["id"]),
         title=title if title and title.strip() else None,
+        key=keys.of(values),
         status=cell_text(values.get(mapping.status)) if mapping.status else None,
         branch=_text(values.get(mapping.branch)) if mapping.branch else None,
         branch_url=_text(values.get(mapping.branch_url)) if mapping.branch_url else None,
@@ -144,15 +168,17 @@ def _text(value: Any) -> str | None:
     return text.strip() if text and text.strip() else None
 
 
-def _own_branches(client: BitbucketClient, record_ids: Sequence[str]) -> dict[str, tuple[Branch, ...]]:
-    """Record ID -> the branches whose name starts with `feature/<record ID>`, by name."""
-    found: dict[str, list[Branch]] = {rid: [] for rid in record_ids}
-    for start in range(0, len(record_ids), PREFIXES_PER_LISTING):
-        chunk = record_ids[start : start + PREFIXES_PER_LISTING]
-        for raw in client.branches_starting([own_prefix(rid) for rid in chunk]):
+def _own_branches(client: BitbucketClient, items: Sequence[WorkItem]) -> dict[str, tuple[Branch, ...]]:
+    """Record ID -> the branches whose name starts with `feature/<record ID>` (or `feature/<key>`), by name."""
+    found: dict[str, list[Branch]] = {item.record_id: [] for item in items}
+    for start in range(0, len(items), PREFIXES_PER_LISTING):
+        chunk = items[start : start + PREFIXES_PER_LISTING]
+        words = {item.record_id: [w for w in (item.record_id, item.key) if w] for item in chunk}
+        prefixes = [own_prefix(w) for ws in words.values() for w in ws]
+        for raw in client.branches_starting(prefixes):
             branch = _branch(raw)
-            for rid in chunk:
-                if belongs_to(branch.name, rid):
+            for rid, own in words.items():
+                if any(belongs_to(branch.name, w) for w in own):
                     found[rid].append(branch)
     return {rid: tuple(sorted(branches, key=lambda b: b.name)) for rid, branches in found.items()}
 

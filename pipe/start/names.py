@@ -43,14 +43,14 @@ def title_slug(title: str, key_pattern: re.Pattern[str] | None = None) -> str:
     return slugify(text, max_length=SLUG_LIMIT, word_boundary=True)
 
 
-def own_prefix(record_id: str) -> str:
-    return f"{PREFIX}{record_id}"
+def own_prefix(word: str) -> str:
+    return f"{PREFIX}{word}"
 
 
-def belongs_to(branch: str, record_id: str) -> bool:
-    """`feature/<record ID>` itself, or followed by anything but another letter or digit (a longer word would
-    be another ID, or none)."""
-    prefix = own_prefix(record_id)
+def belongs_to(branch: str, word: str) -> bool:
+    """`feature/<word>` itself, or followed by anything but another letter or digit (a longer word would be
+    another ID or key, or none). `word`: the record's ID, or its key (KEY_FIELD)."""
+    prefix = own_prefix(word)
     if not branch.startswith(prefix):
         return False
     rest = branch[len(prefix) :]

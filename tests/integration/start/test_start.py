@@ -318,3 +318,18 @@ def test_the_time_budget_running_out_stops_cleanly_and_a_rerun_finishes(start_wo
     assert BRANCH_107 in start_work.branches() and f"feature/{REC_UNICODE}-search-uber-alles" in start_work.branches()
     assert start_work.fields(REC_107)["Branch"] == BRANCH_107
     assert [b for b in start_work.branches() if b.startswith(f"feature/{REC_107}")] == [BRANCH_107]
+
+
+def test_with_keys_a_branch_named_by_the_records_key_is_its_branch_too(start_work):
+    by_key = "feature/FEAT-107-rate-limit-docs"  # made by hand before the team started from Airtable
+    head = start_work.origin.rev_parse("main")
+    start_work.bitbucket.add_branch(WS, SLUG, by_key, head)
+    start_work.bitbucket.add_branch(WS, SLUG, "feature/FEAT-1070-other", head)  # FEAT-1070's, not FEAT-107's
+
+    result = start_work.run(start_work.start_env(RECORD_ID=REC_107, KEY_PATTERN=r"FEAT-\d+", KEY_FIELD="Key"))
+
+    assert result.code == 0, result.log
+    assert result.bitbucket[0].param("q") == f'name ~ "feature/{REC_107}" OR name ~ "feature/FEAT-107"'
+    assert CREATE not in result.bitbucket_calls()
+    assert start_work.fields(REC_107)["Branch"] == by_key
+    assert f"branch {by_key} exists already, reused" in result.log
