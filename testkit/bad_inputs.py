@@ -742,8 +742,8 @@ WEBHOOK_CASES: list[Case] = [
 ]
 
 # -- STAGE: start (a branch for an Airtable record) -----------------------------------------------------
-START_RECORD = "recWorkItem000107"  # FEAT-107 'API rate limit docs', Ready
-START_BRANCH = f"feature/{START_RECORD}-api-rate-limit-docs"
+START_RECORD = "recWorkItem000108"  # FEAT-108 'Bulk import', with no branch yet (FEAT-107 has one, by key)
+START_BRANCH = f"feature/{START_RECORD}-bulk-import"
 
 
 def start_work(
@@ -825,7 +825,7 @@ START_CASES: list[Case] = [
         "`STAGE: start` for a record whose `Branch` field names another record's branch (a copied record)",
         start_work(
             RECORD_ID="recWorkItem000111",
-            records=[{"id": "recWorkItem000111", "fields": {"Name": "API rate limit docs", "Branch": START_BRANCH}}],
+            records=[{"id": "recWorkItem000111", "fields": {"Name": "Bulk import", "Branch": START_BRANCH}}],
         ),
         2,
         (
@@ -862,11 +862,33 @@ START_CASES: list[Case] = [
         check=check_no_branch_created,
     ),
     Case(
+        "start-airtable-token-read-only-branch-exists",
+        "`STAGE: start` with an `AIRTABLE_TOKEN` that may only read, for a record whose branch exists (by its key)",
+        start_work(
+            RECORD_ID="recWorkItem000107",
+            AIRTABLE_TOKEN=SAMPLE_READONLY_TOKEN,
+            config_text="airtable:\n  fields:\n    title: Name\n",
+        ),
+        2,
+        "Airtable let the token read but not write: add the scope data.records:write to the token",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
         "start-title-field-unknown",
         "`STAGE: start` with an `AIRTABLE_TOKEN` that may not read the base schema, and no `airtable.fields.title`",
         start_work(RECORD_ID=START_RECORD, AIRTABLE_TOKEN=SAMPLE_READONLY_TOKEN),
         2,
         "The title field is unknown: the branch name comes from the record's title",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-branch-field-null",
+        "`STAGE: start` with `airtable.fields.branch: null` in the config file",
+        start_work(RECORD_ID=START_RECORD, config_text="airtable:\n  fields:\n    branch: null\n"),
+        2,
+        "airtable.fields.branch is null in the config file: STAGE: start writes the branch it creates there",
         bitbucket=True,
         check=check_no_branch_created,
     ),

@@ -155,6 +155,8 @@ def _write_records(
         try:
             client.update(updates)
         except (AirtableError, AirtableConfigError, BudgetExceeded) as exc:
+            if isinstance(exc, AirtableConfigError) and not any(o.created or o.written for o in outcomes.values()):
+                raise  # refused before anything was written (the branches existed): a configuration problem
             unconfirmed = isinstance(exc, AirtableError) and exc.status is None
             for plan in batch if unconfirmed else ():
                 _journal_record(journal, client, plan, unconfirmed=True)
