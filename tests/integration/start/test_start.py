@@ -16,11 +16,13 @@ from .harness import (
     REC_106,
     REC_107,
     REC_108,
+    REC_COPY,
     REC_UNICODE,
     REPO_URL,
     SLUG,
     VIEW,
     WS,
+    add_copy_of_107,
     add_empty_title,
 )
 
@@ -333,3 +335,18 @@ def test_with_keys_a_branch_named_by_the_records_key_is_its_branch_too(start_wor
     assert CREATE not in result.bitbucket_calls()
     assert start_work.fields(REC_107)["Branch"] == by_key
     assert f"branch {by_key} exists already, reused" in result.log
+
+
+def test_a_copied_record_in_a_view_is_skipped_and_named_and_never_takes_the_other_records_branch(start_work):
+    add_copy_of_107(start_work.airtable)  # Ready, and its Branch field still names FEAT-107's branch
+
+    result = start_work.run(start_work.start_env(START_VIEW=VIEW))
+
+    assert result.code == 1, result.log
+    assert (
+        f"{REC_COPY} 'API rate limit docs' (Ready): skipped: its field 'Branch' holds '{BRANCH_107}', the branch of "
+        f"record {REC_107} (a copied record?): clear the field, then start it again"
+    ) in result.log
+    assert start_work.fields(REC_107)["Branch"] == BRANCH_107  # the original gets its own branch
+    assert start_work.fields(REC_COPY)["Branch"] == BRANCH_107  # left as it was
+    assert [b for b in start_work.branches() if REC_COPY in b] == []
