@@ -28,6 +28,7 @@ from pipe.recovery import rollback_mode
 from pipe.report.json_report import write_report
 from pipe.report.outputs import check_outputs, outputs_for
 from pipe.report.shared_storage import write_shared
+from pipe.start import start_mode
 
 log = logging.getLogger("pipe")
 
@@ -44,6 +45,7 @@ MODES: Mapping[str, Mode] = {
     "check": Mode("check", needs_clone=False, run=check_mode, summary="preflight: nothing is synced"),
     "rollback": Mode("rollback", needs_clone=False, run=rollback_mode, summary="STAGE is set to rollback"),
     "reconcile": Mode("reconcile", needs_clone=True, run=reconcile_mode, summary="the history against the base"),
+    "start": Mode("start", needs_clone=False, run=start_mode, summary="a branch for each Airtable record"),
 }
 
 VERDICT_OK = "✔"

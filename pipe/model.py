@@ -135,6 +135,12 @@ class PipelineContext:
     def commit_url(self, sha: str) -> str | None:
         return f"{self.repo_url}/commits/{sha}" if self.repo_url else None
 
+    def branch_url(self, name: str) -> str | None:
+        """The branch's web page (slashes kept, as Bitbucket shows it)."""
+        from urllib.parse import quote
+
+        return f"{self.repo_url}/branch/{quote(name, safe='/')}" if self.repo_url else None
+
     @property
     def pr_url(self) -> str | None:
         if self.repo_url and self.pr_id:

@@ -14,6 +14,9 @@ emulators keep Airtable's rate limit (5 requests per second per base) on.
 
 Last, a person moves a released record back by hand: `STAGE: reconcile` lists the disagreement with the history
 (report only), then `RECONCILE: apply` moves the record forward again.
+Last, a custom pipeline starts work on a Ready record: the Airtable automation script
+(integrations/airtable/start-work.js, run under node with a stand-in for Airtable's globals) triggers it, and
+its run of the pipe (STAGE: start) creates the record's branch and writes it back.
 
     ./dev demo            # everything
     ./dev demo --keep     # leave .demo/ (the sample repository and the reports) afterwards
@@ -33,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from pyairtable import Api  # noqa: E402
 
 from pipe.flow import run  # noqa: E402
+from testkit.airtable_script import BITBUCKET_API, missing_node, run_script  # noqa: E402
 from testkit.bitbucket_repo import mirror, pipe_proxy  # noqa: E402
 from testkit.emulators.airtable import AirtableEmulator  # noqa: E402
 from testkit.emulators.airtable.fixtures import SAMPLE_BASE_ID, SAMPLE_READWRITE_TOKEN  # noqa: E402
@@ -223,6 +227,58 @@ def reconcile_after_an_edit_by_hand(airtable: AirtableEmulator, env: dict, repo:
     return codes
 
 
+START_PIPELINE = "start-work"  # `pipelines: custom: start-work:` (docs/start-work.md)
+START_SCRIPT = ROOT / "integrations" / "airtable" / "start-work.js"
+
+
+def start_work_step(env: dict, repo: GitRepoBuilder, airtable: AirtableEmulator, bitbucket: BitbucketEmulator) -> int:
+    """A record enters the view "Ready for Dev": the automation script runs the custom pipeline with its ID, whose
+    run of the pipe creates the branch; a second run finds it and writes nothing."""
+    [record_id] = airtable.add_records(
+        SAMPLE_BASE_ID, "Work Items", [{"Name": "Export to CSV 📄", "Key": "FEAT-113", "Status": "Ready"}]
+    )
+    banner(f"7. START: record FEAT-113 ({record_id}) enters the view 'Ready for Dev'; custom: {START_PIPELINE}")
+    if missing_node() is None:
+        script = START_SCRIPT.read_text().replace("'your-workspace'", f"'{WORKSPACE}'")
+        configured = ROOT / ".demo" / "start-work.js"
+        configured.write_text(script.replace("'your-repository'", f"'{SLUG}'"))
+        trigger_token = bitbucket.add_token(WORKSPACE, SLUG, scopes=["pipeline:write"], name="Airtable automation")
+        done = run_script(
+            configured,
+            config={"recordId": record_id},
+            secrets={"bitbucketToken": trigger_token},
+            rewrite={BITBUCKET_API: bitbucket.url},
+        )
+        print(f"--- the Airtable automation script: {done.logs or done.error}")
+        if done.error:
+            return 1
+        variables = bitbucket.pipeline_runs(WORKSPACE, SLUG)[-1].variables
+        record_id = next(v["value"] for v in variables if v["key"] == "RECORD_ID")
+    else:
+        print(f"--- ({missing_node()}; the custom pipeline is run by hand instead)")
+    start_token = bitbucket.add_token(WORKSPACE, SLUG, scopes=["repository:write"], name="Start bot")
+    codes = []
+    for number, title in (
+        (106, "7b. START: the custom pipeline's run of the pipe"),
+        (107, "7c. START: the same run again, nothing to do"),
+    ):
+        codes.append(
+            step(
+                title,
+                {**env, "BITBUCKET_ACCESS_TOKEN": start_token},
+                repo,
+                number,
+                BITBUCKET_BRANCH="main",
+                STAGE="start",
+                RECORD_ID=record_id,
+            )
+        )
+    fields = (airtable.record(SAMPLE_BASE_ID, "Work Items", record_id) or {}).get("fields", {})
+    print(f"\n--- Airtable FEAT-113: status {fields.get('Status')}, branch {fields.get('Branch')}")
+    print(f"--- Bitbucket branches: {', '.join(sorted(bitbucket.branches(WORKSPACE, SLUG)))}")
+    return max(codes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="keep .demo/ afterwards")
@@ -241,6 +297,7 @@ def main() -> int:
         coda.add_token(CODA_TOKEN)
         QUIET.append(airtable)
         mirror(bitbucket, repo, WORKSPACE, SLUG)
+        mirror(bitbucket, repo, WORKSPACE, SLUG, custom_pipelines=(START_PIPELINE,))
         bitbucket.add_pull_request(WORKSPACE, SLUG, id=PR, source=BRANCH, title="Rate limit docs and bulk import")
         coda.add_automation(SAMPLE_DOC_ID, "Announce the release", rule_id=CODA_RULE)
         env = pipelines_env(airtable, coda, demo, repo, bitbucket)
@@ -331,6 +388,7 @@ def main() -> int:
             )
         )
         codes.extend(reconcile_after_an_edit_by_hand(airtable, env, repo))
+        codes.append(start_work_step(env, repo, airtable, bitbucket))
     banner(f"Demo finished; exit codes {codes}. Reports are in {demo / 'pipe-storage'}.")
     if not args.keep:
         shutil.rmtree(demo / "product", ignore_errors=True)

@@ -760,6 +760,177 @@ WEBHOOK_CASES: list[Case] = [
     ),
 ]
 
+# -- STAGE: start (a branch for an Airtable record) -----------------------------------------------------
+START_RECORD = "recWorkItem000108"  # FEAT-108 'Bulk import', with no branch yet (FEAT-107 has one, by key)
+START_BRANCH = f"feature/{START_RECORD}-bulk-import"
+
+
+def start_work(
+    *,
+    scopes: Sequence[str] = ("repository:write",),
+    records: Sequence[dict[str, Any]] = (),
+    config_text: str | None = None,
+    **values: str,
+) -> Callable[[Ctx], None]:
+    """The custom pipeline `start-work` on main: STAGE: start with `values` (RECORD_ID, START_VIEW...), the
+    repository mirrored into the Bitbucket emulator, an access token of `scopes`; `records` are added to the
+    work items first; `config_text` is the config file."""
+
+    def setup(ctx: Ctx) -> None:
+        assert ctx.bitbucket is not None, "the case must say bitbucket=True"
+        if config_text is not None:
+            ctx.config(config_text)
+        if records:
+            ctx.airtable.add_records(SAMPLE_BASE_ID, "Work Items", records)
+        ctx.repo.checkout("main")
+        mirror(ctx.bitbucket, ctx.repo, "acme", "product")
+        token = ctx.bitbucket.add_token("acme", "product", scopes=scopes, name="Start bot")
+        ctx.env.update(
+            STAGE="start",
+            BITBUCKET_BRANCH="main",
+            BITBUCKET_COMMIT=ctx.repo.head(),
+            BITBUCKET_ACCESS_TOKEN=token,
+            BITBUCKET_API_URL=ctx.bitbucket.url,
+        )
+        ctx.env.update(values)
+
+    return setup
+
+
+def check_no_branch_created(ctx: Ctx, outcome: Outcome) -> None:
+    assert ctx.bitbucket is not None
+    assert not [b for b in ctx.bitbucket.branches("acme", "product") if b.startswith("feature/rec")]
+    assert not [w for w in outcome.bitbucket_writes if "/refs/branches" in w]
+
+
+START_CASES: list[Case] = [
+    Case(
+        "start-unknown-record",
+        "`STAGE: start` with a `RECORD_ID` no record of the table has",
+        start_work(RECORD_ID="recNoSuchRecord00"),
+        2,
+        "RECORD_ID: got 'recNoSuchRecord00'; table 'Work Items' of base appSampleProduct1 has no record with this ID",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-malformed-record-id",
+        "`STAGE: start` with `RECORD_ID: recWorkItem107` (too short)",
+        start_work(RECORD_ID="recWorkItem107"),
+        2,
+        "RECORD_ID: got 'recWorkItem107'; expected an Airtable record ID: rec followed by exactly 14 letters",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-no-record",
+        "`STAGE: start` with neither `RECORD_ID` nor `START_VIEW`",
+        start_work(),
+        2,
+        "RECORD_ID: is required with STAGE: start (the record to start work on), or set START_VIEW",
+        bitbucket=True,
+    ),
+    Case(
+        "start-empty-title",
+        "`STAGE: start` for a record whose title (the primary field) is empty",
+        start_work(RECORD_ID="recWorkItem000110", records=[{"id": "recWorkItem000110", "fields": {"Key": "FEAT-110"}}]),
+        2,
+        "RECORD_ID: record recWorkItem000110: its title is empty (field 'Name') and the branch name is made from it",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-branch-of-another-record",
+        "`STAGE: start` for a record whose `Branch` field names another record's branch (a copied record)",
+        start_work(
+            RECORD_ID="recWorkItem000111",
+            records=[{"id": "recWorkItem000111", "fields": {"Name": "Bulk import", "Branch": START_BRANCH}}],
+        ),
+        2,
+        (
+            f"its field 'Branch' holds '{START_BRANCH}', the branch of record {START_RECORD} (a copied record?): "
+            "clear the field, then start it again"
+        ),
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-bitbucket-token-read-only",
+        "`STAGE: start` with a `BITBUCKET_ACCESS_TOKEN` without write access (scope `pullrequest` only)",
+        start_work(RECORD_ID=START_RECORD, scopes=("pullrequest",)),
+        2,
+        (
+            f"BITBUCKET_ACCESS_TOKEN lacks the scope repository:write needed for creating branch '{START_BRANCH}' "
+            "(403: it has pullrequest); create a repository access token with the `repository:write` scope",
+            "Nothing was written.",
+        ),
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-airtable-token-read-only",
+        "`STAGE: start` with an `AIRTABLE_TOKEN` that may only read",
+        start_work(
+            RECORD_ID=START_RECORD,
+            AIRTABLE_TOKEN=SAMPLE_READONLY_TOKEN,
+            config_text="airtable:\n  fields:\n    title: Name\n",  # nor read the schema: the title field is named
+        ),
+        2,
+        "AIRTABLE_TOKEN may read table 'Work Items' but not write it",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-airtable-token-read-only-branch-exists",
+        "`STAGE: start` with an `AIRTABLE_TOKEN` that may only read, for a record whose branch exists (by its key)",
+        start_work(
+            RECORD_ID="recWorkItem000107",
+            AIRTABLE_TOKEN=SAMPLE_READONLY_TOKEN,
+            config_text="airtable:\n  fields:\n    title: Name\n",
+        ),
+        2,
+        "Airtable let the token read but not write: add the scope data.records:write to the token",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-title-field-unknown",
+        "`STAGE: start` with an `AIRTABLE_TOKEN` that may not read the base schema, and no `airtable.fields.title`",
+        start_work(RECORD_ID=START_RECORD, AIRTABLE_TOKEN=SAMPLE_READONLY_TOKEN),
+        2,
+        "The title field is unknown: the branch name comes from the record's title",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-branch-field-null",
+        "`STAGE: start` with `airtable.fields.branch: null` in the config file",
+        start_work(RECORD_ID=START_RECORD, config_text="airtable:\n  fields:\n    branch: null\n"),
+        2,
+        "airtable.fields.branch is null in the config file: STAGE: start writes the branch it creates there",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-unknown-view",
+        "`STAGE: start` with a `START_VIEW` the table does not have",
+        start_work(START_VIEW="Ready for Dve"),
+        2,
+        "START_VIEW: got 'Ready for Dve'; table 'Work Items' has no view with this name or ID. Its views: 'Grid view'",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+    Case(
+        "start-no-main-branch",
+        "`STAGE: start` with `MAIN_BRANCH: trunk`, a branch the repository does not have",
+        start_work(RECORD_ID=START_RECORD, MAIN_BRANCH="trunk"),
+        2,
+        "MAIN_BRANCH: got 'trunk'; repository acme/product has no such branch to start branches from",
+        bitbucket=True,
+        check=check_no_branch_created,
+    ),
+]
+
 # Why entries are marked xfail: the pipe's behaviour is wrong there and the fix belongs in a file this
 # change does not touch (see docs/bad-input.md, "Known gaps").
 UNKNOWN_RECORD = "recNoSuchRecord00"
@@ -1340,6 +1511,7 @@ CASES: list[Case] = [
         check=check_huge_request,
     ),
     *WEBHOOK_CASES,
+    *START_CASES,
     # -- commit messages -----------------------------------------------------------------------------
     Case(
         "message-huge",

@@ -23,8 +23,11 @@ def pipe_proxy(workspace: str, repo: str, **options: Any) -> ProxyConfig:
     return ProxyConfig(workspace, repo, upstream_hosts=("api.bitbucket.org", "127.0.0.1"), **options)
 
 
-def mirror(emu: BitbucketEmulator, repo: GitRepoBuilder, workspace: str, slug: str) -> None:
-    """Add the repository (first call) and every commit of every local branch it lacks; point the branches."""
+def mirror(
+    emu: BitbucketEmulator, repo: GitRepoBuilder, workspace: str, slug: str, *, custom_pipelines: tuple[str, ...] = ()
+) -> None:
+    """Add the repository (first call) and every commit of every local branch it lacks; point the branches.
+    `custom_pipelines`: the names under `pipelines: custom:` of its bitbucket-pipelines.yml (first call)."""
     log = repo.git("log", "--branches", "--reverse", "--topo-order", f"--format=%H{_SEP}%P{_SEP}%an <%ae>{_SEP}%s")
     commits: list[dict[str, Any]] = []
     for line in log.splitlines():
@@ -37,7 +40,8 @@ def mirror(emu: BitbucketEmulator, repo: GitRepoBuilder, workspace: str, slug: s
     known = _known(emu, workspace, slug)
     if known is None:
         main = "main" if "main" in branches else next(iter(branches))
-        emu.add_repository(workspace, slug, commits=commits, branches=branches, mainbranch=main)
+        pipelines = {"custom": list(custom_pipelines)}
+        emu.add_repository(workspace, slug, commits=commits, branches=branches, mainbranch=main, pipelines=pipelines)
         return
     for commit in commits:
         if commit["hash"] not in known:

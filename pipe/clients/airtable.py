@@ -213,6 +213,7 @@ class TableSchema:
     name: str
     primary_field: str
     fields: dict[str, FieldInfo]  # by name
+    views: tuple[tuple[str, str], ...] = ()  # (id, name) of each view
 
 
 def airtable_policy(rate_limit_wait: float, deadline: float | None = None) -> HttpPolicy:
@@ -272,7 +273,10 @@ class AirtableClient:
                     for f in table.get("fields", [])
                 }
                 primary = next((f.name for f in fields.values() if f.id == table.get("primaryFieldId")), "")
-                return TableSchema(id=table["id"], name=table["name"], primary_field=primary, fields=fields)
+                views = tuple((str(v.get("id", "")), str(v.get("name", ""))) for v in table.get("views") or [])
+                return TableSchema(
+                    id=table["id"], name=table["name"], primary_field=primary, fields=fields, views=views
+                )
         raise AirtableConfigError(
             f"{variable}: there is no table {self.table_name!r} in base {self.base_id}; "
             f"tables there: {', '.join(t.get('name', '?') for t in data.get('tables', []))}"
@@ -313,8 +317,16 @@ class AirtableClient:
         """Every record of the table, with only `fields`: one request per 100 records."""
         return self._list(None, fields, doing)
 
-    def _list(self, formula: str | None, fields: Sequence[str], doing: str) -> list[dict[str, Any]]:
+    def records_in_view(self, view: str, fields: Sequence[str]) -> list[dict[str, Any]]:
+        """Every record a view of the table shows (its filters applied), in its order, with only `fields`."""
+        return self._list(None, fields, f"reading the records of view {view!r}", view=view)
+
+    def _list(
+        self, formula: str | None, fields: Sequence[str], doing: str, view: str | None = None
+    ) -> list[dict[str, Any]]:
         options: dict[str, Any] = {"formula": formula} if formula is not None else {}
+        if view is not None:
+            options["view"] = view
         try:
             records = self.table.all(fields=list(dict.fromkeys(fields)), page_size=READ_CHUNK, **options)
         except requests.RequestException as exc:

@@ -34,6 +34,7 @@ ANNOTATIONS_PER_REQUEST = 100  # bulk POST maxItems
 ANNOTATIONS_PER_REPORT = 1000
 PAGE_LEN = 100  # the largest page Bitbucket serves
 LEAST_SCOPE = "pullrequest"  # reads pull requests and comments on them (implies `repository`)
+BRANCH_SCOPE = "repository:write"  # creates branches (STAGE: start; implies `repository`, which reads them)
 
 
 class BitbucketError(SyncError):
@@ -59,7 +60,9 @@ def bitbucket_policy(deadline: float | None = None, *, rate_limit_wait: float = 
     def replay_safe(request: requests.PreparedRequest) -> bool:
         method = (request.method or "").upper()
         if method == "POST":
-            return (request.path_url or "").split("?", 1)[0].endswith("/annotations")
+            path = (request.path_url or "").split("?", 1)[0]
+            # a branch is created once: a replay of a create that was applied is refused as "already exists"
+            return path.endswith(("/annotations", "/refs/branches"))
         return method in ("GET", "HEAD", "PUT", "DELETE")
 
     return HttpPolicy(
@@ -189,10 +192,41 @@ class BitbucketClient:
         path = f"{self.repo_path}/pullrequests/{number}/comments/{comment_id}"
         self._request("DELETE", path, f"removing a second comment from pull request #{number}", ok404=True)
 
+    # -- branches (STAGE: start) -----------------------------------------------------------------------
+
+    def branch(self, name: str) -> dict[str, Any] | None:
+        """The branch, or None when the repository has none with this name."""
+        path = f"{self.repo_path}/refs/branches/{quote(name, safe='')}"
+        found = self._request("GET", path, f"reading branch {name!r}", ok404=True, scope=BRANCH_SCOPE)
+        return found if isinstance(found, dict) else None
+
+    def branches_starting(self, prefixes: Sequence[str]) -> list[dict[str, Any]]:
+        """The branches whose name starts with one of `prefixes`, in one paged listing. Bitbucket filters with
+        `name ~ "…"` (contains, any case); the prefix is checked again here, exactly."""
+        if not prefixes:
+            return []
+        query = " OR ".join(f'name ~ "{_quoted(p)}"' for p in prefixes)
+        path = f"{self.repo_path}/refs/branches"
+        try:
+            found = self._pages(path, {"q": query, "pagelen": PAGE_LEN}, "listing branches", scope=BRANCH_SCOPE)
+        except BitbucketError as exc:
+            if exc.status != 400:
+                raise
+            log.debug("Bitbucket refused the branch filter (%s); reading every branch instead", exc)
+            found = self._pages(path, {"pagelen": PAGE_LEN}, "listing branches", scope=BRANCH_SCOPE)
+        return [b for b in found or [] if str(b.get("name") or "").startswith(tuple(prefixes))]
+
+    def create_branch(self, name: str, commit: str) -> dict[str, Any]:
+        """Create `name` at `commit` (a full hash); returns the branch."""
+        body = {"name": name, "target": {"hash": commit}}
+        path = f"{self.repo_path}/refs/branches"
+        created = self._request("POST", path, f"creating branch {name!r}", json=body, scope=BRANCH_SCOPE)
+        return created if isinstance(created, dict) else {}
+
     # -- transport -------------------------------------------------------------------------------------
 
     def _pages(
-        self, path: str, params: Mapping[str, Any], doing: str, *, ok404: bool = False
+        self, path: str, params: Mapping[str, Any], doing: str, *, ok404: bool = False, scope: str = LEAST_SCOPE
     ) -> list[dict[str, Any]] | None:
         """Every value of a paged list, following `next` (opaque: never built by hand); None when the list does
         not exist (404, with `ok404`)."""
@@ -200,7 +234,7 @@ class BitbucketClient:
         url: str | None = self.base + path
         query: Mapping[str, Any] | None = params
         while url:
-            page = self._request("GET", url, doing, params=query, ok404=ok404, absolute=True)
+            page = self._request("GET", url, doing, params=query, ok404=ok404, absolute=True, scope=scope)
             if page is None and ok404:
                 return None
             page = page if isinstance(page, dict) else {}
@@ -218,6 +252,7 @@ class BitbucketClient:
         json: Any = None,
         ok404: bool = False,
         absolute: bool = False,
+        scope: str = LEAST_SCOPE,
     ) -> Any:
         url = path if absolute else self.base + path
         try:
@@ -234,7 +269,8 @@ class BitbucketClient:
             return None
         if response.status_code >= 400:
             raise BitbucketError(
-                refusal_message(response, doing, via_proxy=bool(self.proxy), token=self.has_token), response.status_code
+                refusal_message(response, doing, via_proxy=bool(self.proxy), token=self.has_token, scope=scope),
+                response.status_code,
             )
         if not response.content:
             return None
@@ -246,8 +282,11 @@ class BitbucketClient:
             ) from None
 
 
-def refusal_message(response: requests.Response, doing: str, *, via_proxy: bool, token: bool) -> str:
-    """What a Bitbucket refusal means for the user, in one sentence that says what to fix."""
+def refusal_message(
+    response: requests.Response, doing: str, *, via_proxy: bool, token: bool, scope: str = LEAST_SCOPE
+) -> str:
+    """What a Bitbucket refusal means for the user, in one sentence that says what to fix; `scope`: the least
+    scope a token needs for the request."""
     status = response.status_code
     message, detail = _error_parts(response)
     said = f": {message}" if message else ""
@@ -267,16 +306,21 @@ def refusal_message(response: requests.Response, doing: str, *, via_proxy: bool,
         granted = ", ".join(map(str, detail.get("granted") or [])) or "none"
         return (
             f"BITBUCKET_ACCESS_TOKEN lacks the scope {required} needed for {doing} (403: it has {granted}); "
-            f"create a repository access token with the `{LEAST_SCOPE}` scope"
+            f"create a repository access token with the `{scope}` scope"
         )
     if status == 403:
         return (
-            f"Bitbucket refused {doing} (403{said}): BITBUCKET_ACCESS_TOKEN needs the `{LEAST_SCOPE}` scope on "
+            f"Bitbucket refused {doing} (403{said}): BITBUCKET_ACCESS_TOKEN needs the `{scope}` scope on "
             "this repository"
         )
     if status == 404:
         return f"Bitbucket found nothing while {doing} (404{said})"
     return f"Bitbucket answered {status} while {doing}{said}"
+
+
+def _quoted(text: str) -> str:
+    """`text` inside a double-quoted string of Bitbucket's query language."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _error_parts(response: requests.Response) -> tuple[str, Any]:

@@ -42,6 +42,7 @@ class FieldMapping(_Strict):
     )
     status: str | None = "Status"
     branch: str | None = "Branch"
+    branch_url: str | None = Field(None, description="The branch's web link (STAGE: start, build and review)")
     pull_request: str | None = "Pull Request"
     commit: str | None = "Last Commit"
     commit_url: str | None = "Commit URL"

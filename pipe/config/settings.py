@@ -23,6 +23,7 @@ from pipe.config.file import (
     load_file_config,
 )
 from pipe.config.reconcile import Since, reconcile_problems
+from pipe.config.start import start_problems
 from pipe.config.values import parse_bool
 from pipe.config.variables import EMPTY_MEANS_NONE, SECRET_VARIABLES, PipeVariables, variable_names
 from pipe.config.webhook import webhook_problems, webhook_warnings
@@ -117,6 +118,14 @@ class ReconcileSettings:
     apply: bool  # RECONCILE: apply writes the fixes; report (the default) only lists the disagreements
     since: Since | None  # RECONCILE_SINCE: after a tag or since a date; None: the whole history
     sample: int | None  # RECONCILE_SAMPLE: check only this many referenced records
+
+
+@dataclass(frozen=True)
+class StartSettings:
+    """`STAGE: start`: the records to start work on (one of the two is set)."""
+
+    record_id: str | None  # RECORD_ID
+    view: str | None  # START_VIEW: every record of this view of AIRTABLE_TABLE
 
 
 @dataclass(frozen=True)
@@ -217,6 +226,11 @@ class Settings:
     def reconcile(self) -> ReconcileSettings:
         v = self.variables
         return ReconcileSettings(apply=v.RECONCILE == "apply", since=v.RECONCILE_SINCE, sample=v.RECONCILE_SAMPLE)
+
+    @property
+    def start(self) -> StartSettings:
+        v = self.variables
+        return StartSettings(record_id=v.RECORD_ID, view=v.START_VIEW)
 
     @property
     def release(self) -> ReleaseSettings:
@@ -334,6 +348,7 @@ def _cross_checks(raw: Mapping[str, str]) -> list[str]:
             break
     problems.extend(webhook_problems(raw, dry_run))
     problems.extend(reconcile_problems(raw))
+    problems.extend(start_problems(raw, dry_run))
     if "VERSION" in raw:
         from pipe.release.version import parse_version_variable
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 from pipe.config.reconcile import Since, parse_sample, parse_since
+from pipe.config.start import parse_record_id
 from pipe.config.values import (
     parse_base_id,
     parse_bool,
@@ -58,7 +59,8 @@ StageList = Annotated[tuple[str, ...], BeforeValidator(parse_stages)]
 TimeZoneName = Annotated[str, BeforeValidator(parse_time_zone)]
 ReconcileSince = Annotated[Since, BeforeValidator(parse_since)]
 SampleSize = Annotated[int, BeforeValidator(parse_sample)]
-StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "check", "reconcile"]
+RecordId = Annotated[str, BeforeValidator(parse_record_id)]
+StageName = Literal["auto", "build", "review", "merge", "deploy", "rollback", "check", "reconcile", "start"]
 
 SECRET_VARIABLES = frozenset({"AIRTABLE_TOKEN", "CODA_API_TOKEN", "BITBUCKET_ACCESS_TOKEN"})
 # Variables whose empty value means "none" rather than "not given" (`BITBUCKET_API_PROXY: ""`: no proxy).
@@ -106,11 +108,12 @@ class PipeVariables(BaseModel):
         readme_default="`https://api.airtable.com`",
     )
     STAGE: StageName = _var(
-        "`auto`, `build`, `review`, `merge`, `deploy`, `check`, `rollback` or `reconcile`. `auto` "
+        "`auto`, `build`, `review`, `merge`, `deploy`, `check`, `rollback`, `reconcile` or `start`. `auto` "
         "detects the stage from the Pipelines environment (see Details); `check` runs the preflight checks and "
         "syncs nothing (see docs/preflight.md); `rollback` restores what the run journaled in `JOURNAL_FILE` (or "
         "`JOURNAL_RUN`) changed and `reconcile` compares what the git history implies with the base and reports "
-        "every disagreement (see docs/recovery.md).",
+        "every disagreement (see docs/recovery.md); `start` creates a branch for an Airtable record "
+        "(`RECORD_ID` or `START_VIEW`; see docs/start-work.md).",
         default="auto",
         readme_default="`auto`",
     )
@@ -266,7 +269,18 @@ class PipeVariables(BaseModel):
     BITBUCKET_ACCESS_TOKEN: str | None = _var(
         "Bitbucket repository access token (secured variable), with the least scope `pullrequest` (read pull "
         "requests and comment on them): keeps one comment up to date on the pull request at the review stage and "
-        "reads the merged pull request's state at the merge stage. Without it the pipe writes no comment.",
+        "reads the merged pull request's state at the merge stage. Without it the pipe writes no comment. With "
+        "`STAGE: start` it creates branches: the scope `repository:write` (also reads branches).",
+    )
+    RECORD_ID: RecordId | None = _var(
+        "With `STAGE: start`: the Airtable record (`rec…`, or its URL) to start work on: the pipe creates "
+        "`feature/<record ID>-<title>` from the head of `MAIN_BRANCH` (or reuses the record's branch) and writes "
+        "the branch back to the record (see docs/start-work.md).",
+        required="with `STAGE: start`, unless `START_VIEW` is set",
+    )
+    START_VIEW: str | None = _var(
+        "With `STAGE: start`: name or ID of an Airtable view (such as `Ready for Dev`) of `AIRTABLE_TABLE`; every "
+        "record in it gets its branch, for a scheduled pipeline. Instead of `RECORD_ID`."
     )
     BITBUCKET_API_URL: HttpUrl = _var(
         "Base URL of the Bitbucket API, for tests and self-hosted runners. Code Insights requests go there "

@@ -128,6 +128,7 @@ WORK_ITEM_FIELDS: dict[str, Expect] = {
     "key": READ_ONLY,
     "status": Expect(TEXT | {"singleSelect"}, "a workflow status"),
     "branch": Expect(TEXT, "the branch name"),
+    "branch_url": Expect(TEXT | {"url"}, "the branch's link"),
     "pull_request": Expect(TEXT | {"url"}, "the pull request's link"),
     "commit": Expect(TEXT, "a commit sha"),
     "commit_url": Expect(TEXT | {"url"}, "the commit's link"),

@@ -46,6 +46,7 @@ def desired_links(
     }
     if facts.stage in (Stage.BUILD, Stage.REVIEW) and facts.branch and facts.branch != facts.main_branch:
         values["branch"] = facts.branch
+        values["branch_url"] = ctx.branch_url(facts.branch)
     if facts.stage is Stage.REVIEW:
         values["pull_request"] = ctx.pr_url
         values["pull_request_state"] = "OPEN" if ctx.pr_id else None  # a pull-request pipeline runs on open ones

@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"pipe.insights"},
     {"pipe.sinks"},
     {"pipe.report"},
-    {"pipe.modes", "pipe.preflight", "pipe.recovery", "pipe.reconcile"},
+    {"pipe.modes", "pipe.preflight", "pipe.recovery", "pipe.reconcile", "pipe.start"},
     {"pipe.flow"},
     {"pipe.pipe", "pipe.__main__"},
 ]
