@@ -237,7 +237,7 @@ def start_work_step(env: dict, repo: GitRepoBuilder, airtable: AirtableEmulator,
     [record_id] = airtable.add_records(
         SAMPLE_BASE_ID, "Work Items", [{"Name": "Export to CSV 📄", "Key": "FEAT-113", "Status": "Ready"}]
     )
-    banner(f"7. START: record FEAT-113 ({record_id}) enters the view 'Ready for Dev'; custom: {START_PIPELINE}")
+    banner(f"8. START: record FEAT-113 ({record_id}) enters the view 'Ready for Dev'; custom: {START_PIPELINE}")
     if missing_node() is None:
         script = START_SCRIPT.read_text().replace("'your-workspace'", f"'{WORKSPACE}'")
         configured = ROOT / ".demo" / "start-work.js"
@@ -259,8 +259,8 @@ def start_work_step(env: dict, repo: GitRepoBuilder, airtable: AirtableEmulator,
     start_token = bitbucket.add_token(WORKSPACE, SLUG, scopes=["repository:write"], name="Start bot")
     codes = []
     for number, title in (
-        (106, "7b. START: the custom pipeline's run of the pipe"),
-        (107, "7c. START: the same run again, nothing to do"),
+        (106, "8b. START: the custom pipeline's run of the pipe"),
+        (107, "8c. START: the same run again, nothing to do"),
     ):
         codes.append(
             step(
@@ -296,7 +296,6 @@ def main() -> int:
     ):
         coda.add_token(CODA_TOKEN)
         QUIET.append(airtable)
-        mirror(bitbucket, repo, WORKSPACE, SLUG)
         mirror(bitbucket, repo, WORKSPACE, SLUG, custom_pipelines=(START_PIPELINE,))
         bitbucket.add_pull_request(WORKSPACE, SLUG, id=PR, source=BRANCH, title="Rate limit docs and bulk import")
         coda.add_automation(SAMPLE_DOC_ID, "Announce the release", rule_id=CODA_RULE)
@@ -341,7 +340,7 @@ def main() -> int:
 
         repo.checkout("main")
         repo.merge(BRANCH, bitbucket_merge_message(BRANCH, 42))
-        mirror(bitbucket, repo, WORKSPACE, SLUG)
+        mirror(bitbucket, repo, WORKSPACE, SLUG, custom_pipelines=(START_PIPELINE,))
         bitbucket.set_pull_request_state(WORKSPACE, SLUG, PR, "MERGED")
         codes.append(step("3. MERGE: the push to main", env, repo, 103, BITBUCKET_BRANCH="main"))
         show_items(airtable, "after the merge")
