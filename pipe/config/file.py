@@ -49,6 +49,7 @@ class FieldMapping(_Strict):
     build_url: str | None = "Build URL"
     last_run: str | None = "Last Run"
     merged_at: str | None = "Merged At"
+    reviewed_at: str | None = Field(None, description="Time of the first pull-request pipeline of the record")
     staged_at: str | None = Field(None, description="Time of the first deployment to a pre-release environment")
     released_at: str | None = "Released At"
     pull_request_state: str | None = Field(

@@ -135,6 +135,7 @@ WORK_ITEM_FIELDS: dict[str, Expect] = {
     "build_url": Expect(TEXT | {"url"}, "the pipeline's link"),
     "last_run": Expect(TEXT, "the pipeline run's ID"),
     "merged_at": Expect(DATES, "a date and time"),
+    "reviewed_at": Expect(DATES, "a date and time"),
     "staged_at": Expect(DATES, "a date and time"),
     "released_at": Expect(DATES, "a date and time"),
 }

@@ -49,6 +49,7 @@ def desired_links(
         values["branch_url"] = ctx.branch_url(facts.branch)
     if facts.stage is Stage.REVIEW:
         values["pull_request"] = ctx.pr_url
+        values["reviewed_at"] = airtable_time(facts.now)
         values["pull_request_state"] = "OPEN" if ctx.pr_id else None  # a pull-request pipeline runs on open ones
     if facts.stage is Stage.MERGE and pull_request is not None:
         values["pull_request"] = pull_request.url

@@ -6,7 +6,7 @@ branch build beside its pull-request pipeline), and Airtable has no conditional 
 whatever the interleaving (docs/concurrency.md):
 
 1. **Stage times are facts that never go backwards.** Each stage writes the time it owns once
-   (`merged_at`, `staged_at`, `released_at`), in the same request as its status. A time written recently
+   (`reviewed_at`, `merged_at`, `staged_at`, `released_at`), in the same request as its status. A time written recently
    (within `recent_window` of now: the runs that may still overlap) implies its stage's status, so the
    status a run plans is the furthest of the record's status, its own stage's status and what recent times
    imply.
@@ -29,7 +29,12 @@ from pipe.config.file import Workflow
 from pipe.model import Stage
 
 # Logical field (pipe.config.file.FieldMapping) -> the stage whose status the time implies.
-STAGE_TIMES: Mapping[str, Stage] = {"merged_at": Stage.MERGE, "staged_at": Stage.DEPLOY, "released_at": Stage.DEPLOY}
+STAGE_TIMES: Mapping[str, Stage] = {
+    "reviewed_at": Stage.REVIEW,
+    "merged_at": Stage.MERGE,
+    "staged_at": Stage.DEPLOY,
+    "released_at": Stage.DEPLOY,
+}
 
 
 @dataclass(frozen=True)
@@ -61,14 +66,15 @@ def furthest(workflow: Workflow, statuses: Iterable[str | None]) -> str | None:
 
 
 def time_status(workflow: Workflow, logical: str) -> str | None:
-    """The status a stage time implies: merged_at the merge status; released_at the deploy stage's (release)
+    """The status a stage time implies: reviewed_at the review status; merged_at the merge status; released_at
+    the deploy stage's (release)
     status; staged_at the first status along the workflow that a deployment environment moves records to
     other than the release status (the default: On Staging)."""
     stage = STAGE_TIMES.get(logical)
     if stage is None:
         return None
     release = workflow.stage_status(Stage.DEPLOY)
-    if logical == "released_at" or stage is Stage.MERGE:
+    if logical == "released_at" or stage in (Stage.REVIEW, Stage.MERGE):
         return workflow.stage_status(stage)
     staged = [s for s in workflow.environments.values() if s != release and s in workflow.statuses]
     return min(staged, key=workflow.statuses.index) if staged else None

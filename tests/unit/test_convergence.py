@@ -57,6 +57,7 @@ def test_furthest_is_the_status_furthest_along_the_workflow(statuses, expected):
 @pytest.mark.parametrize(
     ("workflow", "logical", "expected"),
     [
+        (DEFAULT, "reviewed_at", "In Review"),
         (DEFAULT, "merged_at", "Merged"),
         (DEFAULT, "released_at", "Released"),
         (DEFAULT, "staged_at", "On Staging"),

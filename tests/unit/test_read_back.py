@@ -97,3 +97,21 @@ def test_without_staged_at_nothing_tells_that_staging_was_deployed():
     client = Airtable({"recA": {"Status": "Merged", "Merged At": RECENT}})
     outcomes = apply(client, [plan("recA", "In Review", "Merged")])
     assert len(client.writes) == 1 and outcomes["recA"].repaired is None
+
+
+def test_a_branch_build_landing_after_its_review_is_set_again_when_reviewed_at_is_mapped():
+    # The build read the record before the review wrote it; its In Progress landed after In Review.
+    facts = SimpleNamespace(
+        fields=SimpleNamespace(items=FieldMapping(reviewed_at="Reviewed At")), now=NOW, recent_window=900.0
+    )
+    client = Airtable({"recA": {"Status": "In Progress", "Reviewed At": RECENT}})
+    change = RecordsChange(client, [plan("recA", "Ready", "In Progress")], facts, Workflow())  # type: ignore[arg-type]
+    change.apply(Journal(None, "run-1"), [])
+    assert client.writes[1] == [("recA", {"Status": "In Review"})]
+
+
+def test_without_reviewed_at_a_build_landing_last_leaves_in_progress():
+    # The gap docs/concurrency.md names when the field is not mapped.
+    client = Airtable({"recA": {"Status": "In Progress"}})
+    outcomes = apply(client, [plan("recA", "Ready", "In Progress")])
+    assert len(client.writes) == 1 and outcomes["recA"].repaired is None
