@@ -299,3 +299,34 @@ def test_prerelease_makes_the_merge_publish_a_release_candidate(airtable_emulato
     assert release_record(airtable_emulator, "1.5.0-rc.1")
     heading = next(line for line in (repo.path / "CHANGELOG.md").read_text().splitlines() if line.startswith("## "))
     assert "1.5.0-rc.1" in heading
+
+
+@pytest.mark.coda_emulator(seed=CODA_SEED, mutation_delay=60, rate_limits=None)
+def test_a_coda_write_never_confirmed_is_reported_as_queued_not_as_no_target(
+    airtable_emulator, coda_emulator, repo, tmp_path, capsys, monkeypatch
+):
+    """Issue 9 section 4: Coda accepted the rows and the page but did not apply them while the run polled.
+    The summary names the targets and says they are queued, not confirmed; nothing failed."""
+    from pipe.clients.coda import MutationPolling
+
+    quick = MutationPolling(timeout=0.3, first_delay=0.05, interval=0.05, not_found_grace=0.1)
+    monkeypatch.setattr("pipe.sinks.coda_rows.MutationPolling", lambda: quick)
+    monkeypatch.setattr("pipe.sinks.coda_page.MutationPolling", lambda: quick)
+    coda_emulator.add_token(CODA_TOKEN)
+    env = env_for(
+        airtable_emulator,
+        repo,
+        tmp_path,
+        CODA_API_TOKEN=CODA_TOKEN,
+        CODA_DOC_ID=SAMPLE_DOC_ID,
+        CODA_TABLE="Changelog",
+        CODA_API_URL=coda_emulator.url,
+    )
+    assert run(env, repo.path) == 0
+    out = capsys.readouterr().out
+    assert "no publishing target is configured" not in out
+    assert re.search(r"Coda table Changelog: +pending \(2 written \(2 queued, not confirmed\)\)", out)
+    verdict = out.strip().splitlines()[-1]
+    assert verdict.startswith("✔ Done: ") and "queued in Coda, not confirmed yet: Coda table Changelog" in verdict
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [t["status"] for t in report["release"]["targets"] if t["target"].startswith("Coda")] == ["pending"]
