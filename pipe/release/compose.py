@@ -9,12 +9,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pipe.clients.git import GitError, GitRepo, pathspecs
-from pipe.model import Reference
+from pipe.model import CommitRange, Reference
 from pipe.references import find_references
 from pipe.release.config import ReleaseConfig
 from pipe.release.entries import build_entries
 from pipe.release.notes import ReleaseNotes, build_notes, bump_flags
-from pipe.release.range import ReleaseRange, ReleaseTag, release_range, release_tags
+from pipe.release.range import ReleaseRange, ReleaseTag, merged_tags, release_range, release_tags
 from pipe.release.version import Version, next_version, parse_prerelease_variable, parse_version_variable
 
 if TYPE_CHECKING:  # imported when used: logging and history are not needed for the latest release
@@ -89,6 +89,53 @@ def latest_release(
         commit_range=found.commit_range,
     )
     return found, notes
+
+
+def change_notes(
+    repo: GitRepo,
+    commit_range: CommitRange,
+    *,
+    config: ReleaseConfig | None = None,
+    version: str | Version | None = None,
+    key_pattern: re.Pattern[str] | None = None,
+    prerelease: str | None = None,
+) -> ReleaseNotes:
+    """What a change (a branch's or pull request's own commits) adds to the next release, versioned as that
+    release would be if only this change were merged now: on top of the latest release tag its head reaches in
+    the clone (nothing fetched), with `version` (VERSION) and `prerelease` (PRERELEASE) as at merge."""
+    config = config or ReleaseConfig()
+    requested = parse_version_variable(version) if isinstance(version, str) else version
+    head = commit_range.head
+    reached = [t for t in release_tags(merged_tags(repo, head), config.tag_pattern) if t.sha != head]
+    candidates = reached if config.include_prereleases else [t for t in reached if not t.version.is_prerelease]
+    previous = candidates[0] if candidates else None
+    line = previous.version.line if previous else ""
+    commits = commit_range.commits
+    keep = _path_filter(repo, config, head, commit_range.base)
+    result = build_entries(commits, head=head, key_pattern=key_pattern, keep=keep)
+    breaking, feature = bump_flags(result.entries)
+    next_one = next_version(
+        previous.version if previous else None,
+        breaking=breaking,
+        feature=feature,
+        requested=requested,
+        first=config.first_version,
+        first_prefix=config.first_prefix,
+        prerelease=prerelease,
+        reachable=tuple(t.version for t in reached if t.version.line == line),
+    )
+    return build_notes(
+        result,
+        config,
+        version=next_one,
+        previous=previous.version if previous else None,
+        tag=None,
+        previous_tag=previous.name if previous else None,
+        head=head,
+        timestamp=commits[0].timestamp if commits else _head_timestamp(repo, head),
+        commits=len(commits) if keep is None else len(keep),
+        commit_range=commit_range,
+    )
 
 
 def release_history(

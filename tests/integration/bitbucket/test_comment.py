@@ -177,3 +177,16 @@ def test_the_token_never_reaches_the_log_even_with_debug(pipelines):
     assert "DEBUG:" in result.log and "/comments" in result.log  # the requests are logged
     assert pipelines.token not in result.log
     assert len(pipelines.bitbucket.comments(WS, SLUG, PR)) == 1
+
+
+def test_the_preview_is_versioned_as_the_merge_would_version_it(pipelines):
+    """The preview and the release share one way of versioning: with PRERELEASE set, the pull request's notes
+    are previewed as the release candidate the merge would publish."""
+    origin, clone = review_clone(pipelines)
+    env = {**pipelines.review_env(origin.rev_parse(BRANCH)), "PRERELEASE": "rc"}
+
+    result = pipelines.run(env, clone.path)
+
+    assert result.code == 0, result.log
+    raw = pipelines.bitbucket.comments(WS, SLUG, PR)[0].raw
+    assert "## [1.4.1-rc.1](https://bitbucket.org/acme/product/branches/compare/" in raw
