@@ -283,6 +283,11 @@ class AirtableEmulator:
         time.sleep(wait)
         return wait
 
+    def lockouts(self) -> list[tuple[float, str]]:
+        """Every lockout so far: (the clock's time it started, what it locked: "base appX" or "token …")."""
+        with self._lock:
+            return list(self._limiter.lockouts)
+
     def reset_rate_limits(self) -> None:
         """Forget request history and end every lockout."""
         with self._lock:

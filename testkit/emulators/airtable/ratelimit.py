@@ -32,6 +32,7 @@ class RateLimiter:
         self.limits = limits
         self._hits: dict[tuple[str, str], deque[float]] = {}
         self._locked_until: dict[tuple[str, str], float] = {}
+        self.lockouts: list[tuple[float, str]] = []  # (start, "base appX" or "token …"), in order
 
     def check(self, base_id: str | None, token_key: str, now: float) -> float | None:
         """Admit the request (None) or return the seconds until the lockout ends."""
@@ -49,6 +50,7 @@ class RateLimiter:
             if len(hits) >= limit:
                 locked = key if key[0] == "token" or limits.lockout_key == "base" else ("token", token_key)
                 self._locked_until[locked] = now + limits.penalty_seconds
+                self.lockouts.append((now, f"{locked[0]} {locked[1]}"))
                 return limits.penalty_seconds
         for key in keys:
             self._hits.setdefault(key, deque()).append(now)
@@ -62,6 +64,7 @@ class RateLimiter:
     def reset(self) -> None:
         self._hits.clear()
         self._locked_until.clear()
+        self.lockouts.clear()
 
     def retry_after_header(self, remaining: float) -> dict[str, str]:
         if not self.limits.retry_after:

@@ -1,0 +1,222 @@
+"""Many pipelines, one base (docs/many-pipelines.md): the scenario of benchmarks/many_pipelines.py and
+tests/integration/test_many_pipelines.py.
+
+An organisation's repositories all write to one Airtable base. `Crowd` makes `pipelines` repositories, each
+with its own work items (20 to 100 at random, repeatable with `seed`) named by record ID in the commits of a
+feature branch, ten to a commit; `run` starts one real `python -m pipe` build step per repository, all at once,
+against one Airtable emulator with the base's real limits (5 requests per sliding second, a lockout of the
+whole base after an overflow), and `figures` reads what happened from the emulator's request log: the requests
+the work needed (every request Airtable admitted), the shared floor (those requests at 5 per second, one
+after another), the 429s, the lockouts and the runs that failed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from testkit.emulators.airtable import AirtableEmulator
+from testkit.gitrepos import GitRepoBuilder
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE_ID = "appCrowdOfTeams01"
+TABLE = "Work Items"
+TOKEN = "fake-airtable-token-crowd"
+PER_SECOND = 5
+RECORDS_PER_COMMIT = 10
+STATUSES = ["Planned", "Ready", "In Progress", "In Review", "Merged", "On Staging", "Released", "Blocked"]
+LOCKOUT = 30.0  # seconds: Airtable's penalty after an overflow
+
+
+def record_id(pipeline: int, n: int) -> str:
+    return f"recCrowd{pipeline:03d}{n:06d}"  # rec + 14 letters or digits
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    index: int
+    records: tuple[str, ...]
+    repo: GitRepoBuilder
+
+    @property
+    def branch(self) -> str:
+        return f"feature/crowd-{self.index}"
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One pipe process: its exit code, when it started and ended (time.monotonic), the end of its log."""
+
+    pipeline: Pipeline
+    code: int | None  # None: still running when the round's timeout came
+    started: float
+    ended: float
+    log_tail: str
+
+
+@dataclass(frozen=True)
+class Figures:
+    pipelines: int
+    records: int
+    wall: float  # first process started to last process ended
+    admitted: int  # requests Airtable carried out or refused for a reason other than the rate limit
+    refused: int  # 429s
+    lockouts: int
+    failed: int
+    moved: int  # work items in In Progress at the end
+
+    @property
+    def floor(self) -> float:
+        """The shared floor: the admitted requests one after another at the base's 5 per second."""
+        return (self.admitted - 1) / PER_SECOND if self.admitted > 1 else 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.wall / self.floor if self.floor else math.nan
+
+
+class Crowd:
+    def __init__(self, workdir: Path, pipelines: int, *, seed: int = 1, sizes: tuple[int, int] = (20, 100)) -> None:
+        rng = random.Random(seed)
+        self.workdir = workdir
+        self.pipelines: list[Pipeline] = []
+        for index in range(pipelines):
+            count = rng.randint(*sizes)
+            records = tuple(record_id(index, n) for n in range(count))
+            self.pipelines.append(Pipeline(index, records, _make_repo(workdir / f"repo-{index}", index, records)))
+
+    @property
+    def records(self) -> int:
+        return sum(len(p.records) for p in self.pipelines)
+
+    def seed(self) -> dict[str, Any]:
+        fields: list[dict[str, Any]] = [
+            {"name": "Name", "type": "singleLineText"},
+            {"name": "Status", "type": "singleSelect", "options": {"choices": STATUSES}},
+            *({"name": name, "type": "singleLineText"} for name in ("Branch", "Last Commit", "Last Run")),
+            *({"name": name, "type": "url"} for name in ("Pull Request", "Commit URL", "Build URL")),
+            *({"name": name, "type": "dateTime", "options": {"timeZone": "utc"}} for name in ("Merged At", "Released At")),
+        ]
+        records = [
+            {"id": rec, "fields": {"Name": f"Item {rec[-6:]} of team {p.index}", "Status": "Ready"}}
+            for p in self.pipelines
+            for rec in p.records
+        ]
+        scopes = ["data.records:read", "data.records:write", "schema.bases:read"]
+        return {
+            "tokens": [{"token": TOKEN, "scopes": scopes, "bases": [BASE_ID]}],
+            "bases": [
+                {
+                    "id": BASE_ID,
+                    "name": "Crowd",
+                    "tables": [{"name": TABLE, "primaryField": "Name", "fields": fields, "records": records}],
+                }
+            ],
+        }
+
+    def environment(self, pipeline: Pipeline, api_url: str, extra: Mapping[str, str]) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "testkit/timescale"), str(ROOT)]),
+            "BITBUCKET_BRANCH": pipeline.branch,
+            "BITBUCKET_COMMIT": pipeline.repo.head(),
+            "BITBUCKET_BUILD_NUMBER": str(100 + pipeline.index),
+            "BITBUCKET_PIPELINE_UUID": f"{{crowd-pipeline-{pipeline.index}}}",
+            "BITBUCKET_REPO_FULL_NAME": f"acme/repo-{pipeline.index}",
+            "BITBUCKET_GIT_HTTP_ORIGIN": f"http://bitbucket.org/acme/repo-{pipeline.index}",
+            "AIRTABLE_TOKEN": TOKEN,
+            "AIRTABLE_BASE_ID": BASE_ID,
+            "AIRTABLE_TABLE": TABLE,
+            "AIRTABLE_API_URL": api_url,
+            "TIME_BUDGET": "900",
+            "REPORT_FILE": str(self.workdir / f"report-{pipeline.index}.json"),
+            **extra,
+        }
+
+    def run(self, api_url: str, extra: Mapping[str, str] = {}, timeout: float = 900.0) -> list[Finished]:
+        """Start every pipeline's build step at once and wait for all of them."""
+        started = []
+        for pipeline in self.pipelines:
+            env = self.environment(pipeline, api_url, extra)
+            log = (self.workdir / f"log-{pipeline.index}.txt").open("w+b")
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "pipe"], cwd=pipeline.repo.path, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            started.append((pipeline, proc, time.monotonic(), log))
+        ended: dict[int, tuple[int | None, float]] = {}
+        deadline = time.monotonic() + timeout
+        while len(ended) < len(started):  # poll, so each end is seen within 50 ms of when it happened
+            for pipeline, proc, _start, _log in started:
+                if pipeline.index not in ended and proc.poll() is not None:
+                    ended[pipeline.index] = (proc.returncode, time.monotonic())
+            if time.monotonic() > deadline:
+                for pipeline, proc, _start, _log in started:
+                    if pipeline.index not in ended:
+                        proc.kill()
+                        proc.wait()
+                        ended[pipeline.index] = (None, time.monotonic())
+            time.sleep(0.05)
+        finished = []
+        for pipeline, _proc, start, log in started:
+            log.seek(0)
+            tail = log.read().decode("utf-8", "replace")[-2000:]
+            log.close()
+            code, end = ended[pipeline.index]
+            finished.append(Finished(pipeline, code, start, end, tail))
+        return finished
+
+    def figures(self, emulator: AirtableEmulator, finished: Sequence[Finished]) -> Figures:
+        log = emulator.requests
+        moved = sum(1 for r in emulator.records(BASE_ID, TABLE) if r["fields"].get("Status") == "In Progress")
+        return Figures(
+            pipelines=len(self.pipelines),
+            records=self.records,
+            wall=max(f.ended for f in finished) - min(f.started for f in finished),
+            admitted=sum(1 for r in log if r.status != 429),
+            refused=sum(1 for r in log if r.status == 429),
+            lockouts=len(emulator.lockouts()),
+            failed=sum(1 for f in finished if f.code != 0),
+            moved=moved,
+        )
+
+
+def emulator_options(scale: float = 1.0, latency: tuple[float, float] = (0.02, 0.08), seed: int = 1) -> dict[str, Any]:
+    """Airtable's limits, in `scale` of real time, and 20-80 ms per request (a network away)."""
+    return {
+        "rate_limit_per_base": PER_SECOND,
+        "rate_limit_per_token": 50,
+        "rate_window_seconds": 1.0 * scale,
+        "penalty_seconds": LOCKOUT * scale,
+        "latency": latency,
+        "latency_seed": seed,
+    }
+
+
+def _make_repo(path: Path, index: int, records: Sequence[str]) -> GitRepoBuilder:
+    repo = GitRepoBuilder.init(path)
+    repo.commit("chore: start")
+    repo.branch(f"feature/crowd-{index}")
+    commits = math.ceil(len(records) / RECORDS_PER_COMMIT)
+
+    def message(i: int) -> str:
+        named = records[(i - 1) * RECORDS_PER_COMMIT : i * RECORDS_PER_COMMIT]
+        return f"feat: change {i} of team {index}\n\nRefs " + ", ".join(named) + "\n"
+
+    repo.fast_import(commits, message)
+    return repo
+
+
+def report(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
