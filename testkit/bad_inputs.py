@@ -1122,6 +1122,13 @@ CASES: list[Case] = [
         "AIRTABLE_RATE_LIMIT_WAIT: got '-1'; expected zero or a positive number of seconds",
     ),
     Case(
+        "share-above-the-base",
+        "`AIRTABLE_REQUESTS_PER_SECOND: 10`",
+        env(AIRTABLE_REQUESTS_PER_SECOND="10"),
+        2,
+        "AIRTABLE_REQUESTS_PER_SECOND: got '10'; expected requests per second, more than 0 and at most 5",
+    ),
+    Case(
         "version-malformed",
         "`VERSION: next`",
         env(VERSION="next"),

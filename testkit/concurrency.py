@@ -106,8 +106,8 @@ TIME_SCALE = 0.025
 
 
 # Airtable locks a base out for 30 s after an overflow. Every run paces itself to the whole base's 5 requests
-# per second, so 9 runs at once overflow it again and again; with the 30 s lockout (and the runs all retrying
-# 30 s later) a round takes two to three times as long and a run may use up its 6 attempts, as it did once
+# per second, so 9 runs at once overflow it; with the 30 s lockout a round took two to three times as long and,
+# before 429s stopped counting as attempts (pipe.clients.crowd), a run once used up its attempts
 # (docs/concurrency.md, benchmarks/concurrent_runs.py --lockout 30). The test keeps Airtable's window and
 # limits and shortens the lockout (and AIRTABLE_RATE_LIMIT_WAIT) to 2 s.
 AIRTABLE_LOCKOUT = 2.0

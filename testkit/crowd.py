@@ -104,7 +104,10 @@ class Crowd:
             {"name": "Status", "type": "singleSelect", "options": {"choices": STATUSES}},
             *({"name": name, "type": "singleLineText"} for name in ("Branch", "Last Commit", "Last Run")),
             *({"name": name, "type": "url"} for name in ("Pull Request", "Commit URL", "Build URL")),
-            *({"name": name, "type": "dateTime", "options": {"timeZone": "utc"}} for name in ("Merged At", "Released At")),
+            *(
+                {"name": name, "type": "dateTime", "options": {"timeZone": "utc"}}
+                for name in ("Merged At", "Released At")
+            ),
         ]
         records = [
             {"id": rec, "fields": {"Name": f"Item {rec[-6:]} of team {p.index}", "Status": "Ready"}}
@@ -220,3 +223,99 @@ def report(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+# -- the same crowd in one process: the pipe's Airtable client in threads --------------------------
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """What `simulate` measured; times are in windows of the base (1 window = 1 second of Airtable's time)."""
+
+    figures: Figures
+    first_after_lockout: tuple[tuple[float, ...], ...]  # per lockout: when each pipeline next got a request in
+
+
+def simulate(
+    crowd_sizes: Sequence[int],
+    *,
+    scale: float,
+    share: float | None = None,
+    start_spread: float = 1.0,
+    seed: int = 1,
+) -> Simulated:
+    """The crowd's Airtable traffic without processes: one thread per pipeline runs what a build step sends (the
+    schema, one read per 100 records, one write per 10) through the pipe's own AirtableClient and policy, all in
+    `scale` of real time, each starting after a random delay of up to `start_spread` windows. It measures the
+    pipe's pacing alone (no interpreter start-up, no git), fast enough for a test."""
+    import threading
+
+    from pipe.clients.airtable import AirtableClient, airtable_policy
+
+    rng = random.Random(seed)
+    sizes = list(crowd_sizes)
+    records = [[record_id(i, n) for n in range(size)] for i, size in enumerate(sizes)]
+    failures: list[BaseException] = []
+    ended: list[float] = []
+    fields = ["Name", "Status"]
+    delays = [rng.uniform(0, start_spread * scale) for _ in sizes]
+
+    def pipeline(index: int, url: str) -> None:
+        time.sleep(delays[index])
+        try:
+            extra = {} if share is None else {"requests_per_second": share}
+            policy = airtable_policy(LOCKOUT * scale, None, window=scale, **extra)
+            client = AirtableClient(TOKEN, BASE_ID, TABLE, url, policy)
+            client.schema()
+            ids = records[index]
+            client.records_by_id(ids, fields)
+            for start in range(0, len(ids), RECORDS_PER_COMMIT):
+                client.update([(rec, {"Status": "In Progress"}) for rec in ids[start : start + RECORDS_PER_COMMIT]])
+        except BaseException as exc:  # noqa: BLE001 (reported as the pipeline's failure)
+            failures.append(exc)
+        finally:
+            ended.append(time.monotonic())
+
+    crowd = _CrowdSeed(records)
+    with AirtableEmulator(**emulator_options(scale=scale, latency=(0.0, 0.002), seed=seed)) as emulator:
+        emulator.load_seed(crowd.seed())
+        started = time.monotonic()
+        threads = [threading.Thread(target=pipeline, args=(i, emulator.url)) for i in range(len(sizes))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        log = emulator.requests
+        lockouts = [start for start, _what in emulator.lockouts()]
+        moved = sum(1 for r in emulator.records(BASE_ID, TABLE) if r["fields"].get("Status") == "In Progress")
+    after = tuple(
+        tuple(sorted((r.arrival - (at + LOCKOUT * scale)) / scale for r in log if r.arrival >= at + LOCKOUT * scale))[
+            : len(sizes)
+        ]
+        for at in lockouts
+    )
+    figures = Figures(
+        pipelines=len(sizes),
+        records=sum(sizes),
+        wall=(max(ended) - started) / scale,
+        admitted=sum(1 for r in log if r.status != 429),
+        refused=sum(1 for r in log if r.status == 429),
+        lockouts=len(lockouts),
+        failed=len(failures),
+        moved=moved,
+    )
+    return Simulated(figures, after)
+
+
+class _CrowdSeed(Crowd):
+    """A Crowd's seed for given record lists, without repositories."""
+
+    def __init__(self, records: Sequence[Sequence[str]]) -> None:  # noqa: D107
+        self.workdir = Path()
+        self.pipelines = [Pipeline(i, tuple(ids), None) for i, ids in enumerate(records)]  # type: ignore[arg-type]
+
+
+def sizes(pipelines: int, seed: int = 1, bounds: tuple[int, int] = (20, 100)) -> list[int]:
+    """The crowd's work items per pipeline, as `Crowd` draws them."""
+    rng = random.Random(seed)
+    return [rng.randint(*bounds) for _ in range(pipelines)]

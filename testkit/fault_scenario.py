@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from pipe.clients.airtable import REQUESTS_PER_SECOND, airtable_policy
+from pipe.clients.airtable import airtable_policy
 from pipe.clients.coda import CodaLimits, MutationPolling, coda_policy
-from pipe.clients.http import HttpPolicy, SlidingWindowLimiter
+from pipe.clients.http import HttpPolicy
 from testkit.emulators.airtable import AirtableEmulator
 from testkit.emulators.airtable import Fault as AirtableFault
 from testkit.emulators.coda import CodaEmulator, RateLimits
@@ -189,11 +189,8 @@ def pipe_pacing(scale: float = 1.0, read_timeout: float | None = None) -> Iterat
             policy.read_timeout = read_timeout
         return policy
 
-    def scaled_airtable(rate_limit_wait: float, deadline: float | None = None) -> HttpPolicy:
-        policy = airtable_policy(rate_limit_wait, deadline)
-        if scale != 1.0:
-            limiter = SlidingWindowLimiter(REQUESTS_PER_SECOND, 1.0 * scale)
-            policy.limiters = lambda _request: (limiter,)
+    def scaled_airtable(rate_limit_wait: float, deadline: float | None = None, **pace: Any) -> HttpPolicy:
+        policy = airtable_policy(rate_limit_wait, deadline, **{**pace, "window": 1.0 * scale})
         return pacing._track("airtable", adjust(policy))
 
     def scaled_coda(

@@ -17,6 +17,7 @@ import requests
 from pyairtable import Api
 from pyairtable.formulas import EQ, OR, RECORD_ID, Field, to_formula_str
 
+from pipe.clients.crowd import SharedBasePacer
 from pipe.clients.http import HttpPolicy, SlidingWindowLimiter, session_with_policy
 from pipe.errors import EXIT_BAD_INPUT, SyncError, UserError
 from pipe.model import RecordState
@@ -216,8 +217,18 @@ class TableSchema:
     views: tuple[tuple[str, str], ...] = ()  # (id, name) of each view
 
 
-def airtable_policy(rate_limit_wait: float, deadline: float | None = None) -> HttpPolicy:
-    limiter = SlidingWindowLimiter(REQUESTS_PER_SECOND, 1.0)
+def airtable_policy(
+    rate_limit_wait: float,
+    deadline: float | None = None,
+    *,
+    requests_per_second: float = REQUESTS_PER_SECOND,
+    window: float = 1.0,
+) -> HttpPolicy:
+    """Airtable's pace: never more than the base's 5 requests in any window, this run's share of the base
+    (AIRTABLE_REQUESTS_PER_SECOND) spaced evenly, and after a 429 the lockout waited out as a crowd of
+    pipelines should (pipe.clients.crowd). `window` is one second; tests scale it with everything else."""
+    limiter = SlidingWindowLimiter(REQUESTS_PER_SECOND, window)
+    pacer = SharedBasePacer(ceiling=requests_per_second, window=window)
 
     def replay_safe(request: requests.PreparedRequest) -> bool:
         # POST .../listRecords is a read; other POSTs create records and must never be replayed.
@@ -230,6 +241,8 @@ def airtable_policy(rate_limit_wait: float, deadline: float | None = None) -> Ht
         rate_limit_wait=rate_limit_wait,
         replay_safe=replay_safe,
         deadline=deadline,
+        pacer=pacer,
+        max_refusals=20,  # a crowd of pipelines may cause several lockouts; each is waited out
     )
 
 

@@ -71,6 +71,7 @@ def bitbucket_policy(deadline: float | None = None, *, rate_limit_wait: float = 
         connect_timeout=5.0,
         read_timeout=30.0,
         max_attempts=3,
+        max_refusals=3,
         rate_limit_wait=rate_limit_wait,
         replay_safe=replay_safe,
         deadline=deadline,

@@ -28,6 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import ProxyManager
 
+from pipe.clients.crowd import SharedBasePacer
 from pipe.clients.wallclock import WATCHED_POOL_CLASSES, WallClockLimit
 from pipe.errors import SyncError
 
@@ -106,7 +107,9 @@ class HttpPolicy:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0  # longest silence while reading
     max_request_seconds: float = 120.0  # longest attempt, from connecting to the last byte of the body
-    max_attempts: int = 6
+    max_attempts: int = 6  # attempts of a request answered with 5xx or not at all
+    max_refusals: int = 6  # 429s one request may get (each waited out, not a failed attempt; TIME_BUDGET bounds them)
+    pacer: SharedBasePacer | None = None  # a base shared with other pipelines (pipe.clients.crowd)
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     rate_limit_wait: float = 30.0  # wait after a 429 without Retry-After (Airtable: 30 s penalty)
@@ -173,9 +176,14 @@ class PolicyAdapter(HTTPAdapter):
         allowed (`stream` is ignored: both services answer JSON)."""
         policy = self.policy
         safe = policy.replay_safe(request)
-        attempt = 0
+        attempt = refusals = 0
         while True:
             self._check_budget(0.0)
+            if policy.pacer is not None:
+                try:
+                    policy.pacer.acquire(policy.deadline)
+                except TimeoutError as exc:
+                    raise BudgetExceeded(f"{policy.service}: {exc}") from None
             limiters = policy.limiters(request)
             for limiter in limiters:
                 limiter.acquire(policy.deadline)
@@ -186,9 +194,10 @@ class PolicyAdapter(HTTPAdapter):
                 for limiter in limiters:
                     limiter.done()
                 policy.stats["dropped"] += 1
-                if not safe or attempt + 1 >= policy.max_attempts:
+                attempt += 1
+                if not safe or attempt >= policy.max_attempts:
                     raise
-                delay = policy.backoff(attempt)
+                delay = policy.backoff(attempt - 1)
                 log.warning(
                     "%s: %s %s failed (%s); retrying in %.1fs",
                     policy.service,
@@ -203,18 +212,23 @@ class PolicyAdapter(HTTPAdapter):
                 status = response.status_code
                 if status not in RETRY_STATUSES:
                     return response
+                asked = retry_after_seconds(response)
                 if status == 429:
+                    # Refused before it was processed: always safe to replay, and a lockout waited out is not a
+                    # failed attempt (a crowd of pipelines on one base may cause several).
                     policy.stats["429"] += 1
+                    refusals += 1
+                    if refusals >= policy.max_refusals:
+                        return response
+                    delay = policy.rate_limit_wait if asked is None else asked
+                    if policy.pacer is not None:
+                        delay = policy.pacer.locked_out(delay)
                 else:
                     policy.stats["5xx"] += 1
-                # A 429 means the request was refused before it was processed: always safe to replay.
-                if (status != 429 and not safe) or attempt + 1 >= policy.max_attempts:
-                    return response
-                asked = retry_after_seconds(response)
-                if asked is not None:
-                    delay = asked
-                else:
-                    delay = policy.rate_limit_wait if status == 429 else policy.backoff(attempt)
+                    attempt += 1
+                    if not safe or attempt >= policy.max_attempts:
+                        return response
+                    delay = policy.backoff(attempt - 1) if asked is None else asked
                 log.warning(
                     "%s: %s %s answered %s; retrying in %.1fs (attempt %d of %d)",
                     policy.service,
@@ -222,14 +236,13 @@ class PolicyAdapter(HTTPAdapter):
                     _path(request),
                     status,
                     delay,
-                    attempt + 2,
-                    policy.max_attempts,
+                    attempt + refusals + 1,
+                    policy.max_attempts + policy.max_refusals - 1,
                 )
                 response.close()
             self._check_budget(delay)
             policy.sleep(delay)
             policy.stats["retries"] += 1
-            attempt += 1
 
     def _attempt(self, request: requests.PreparedRequest, verify, cert, proxies) -> requests.Response:
         """One attempt, from connecting to the last byte of the body, within the time allowed."""

@@ -59,6 +59,7 @@ class AirtableSettings:
     table: str | None
     api_url: str
     rate_limit_wait: float
+    requests_per_second: float  # AIRTABLE_REQUESTS_PER_SECOND: this run's share of the base
     key_pattern: re.Pattern[str] | None
     key_field: str | None
     releases_table: str | None
@@ -178,6 +179,7 @@ class Settings:
             table=v.AIRTABLE_TABLE,
             api_url=v.AIRTABLE_API_URL,
             rate_limit_wait=v.AIRTABLE_RATE_LIMIT_WAIT,
+            requests_per_second=v.AIRTABLE_REQUESTS_PER_SECOND,
             key_pattern=v.KEY_PATTERN,
             key_field=v.KEY_FIELD,
             releases_table=v.AIRTABLE_RELEASES_TABLE,

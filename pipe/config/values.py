@@ -64,6 +64,19 @@ def parse_base_id(value: object) -> str:
     return text
 
 
+def parse_base_share(value: object) -> float:
+    """AIRTABLE_REQUESTS_PER_SECOND: more than 0, at most Airtable's 5 requests per second per base."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = float("nan")
+    if not 0 < number <= 5:  # also refuses nan and inf
+        raise ValueError(
+            "expected requests per second, more than 0 and at most 5 (Airtable's limit per base), such as 1 or 0.5"
+        )
+    return number
+
+
 def parse_positive_float(value: object) -> float:
     try:
         number = float(str(value).strip())

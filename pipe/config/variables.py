@@ -15,6 +15,7 @@ from pipe.config.reconcile import Since, parse_sample, parse_since
 from pipe.config.start import parse_record_id
 from pipe.config.values import (
     parse_base_id,
+    parse_base_share,
     parse_bool,
     parse_http_url,
     parse_key_pattern,
@@ -27,6 +28,7 @@ HttpUrl = Annotated[str, BeforeValidator(parse_http_url)]
 Regex = Annotated[re.Pattern, BeforeValidator(parse_key_pattern)]
 BaseId = Annotated[str, BeforeValidator(parse_base_id)]
 Seconds = Annotated[float, BeforeValidator(parse_positive_float)]
+BaseShare = Annotated[float, BeforeValidator(parse_base_share)]
 
 
 def _prerelease_identifier(value: object) -> str:
@@ -156,6 +158,13 @@ class PipeVariables(BaseModel):
         "Seconds to wait after Airtable answers 429 (Airtable locks the base out for 30 seconds).",
         default=30.0,
         readme_default="`30`",
+    )
+    AIRTABLE_REQUESTS_PER_SECOND: BaseShare = _var(
+        "This run's share of the base's 5 requests per second, spaced evenly. When many pipelines write to one "
+        "base at once, shares that add up to about half the base (2.5 divided by how many run at once) keep "
+        "them from locking the base out, at the price of slower runs; see docs/many-pipelines.md.",
+        default=5.0,
+        readme_default="`5` (the whole base)",
     )
     TAG_PATTERN: str | None = _var(
         "Regular expression that picks the release tags among all tags (searched in the tag name, so anchor "

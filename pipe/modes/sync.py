@@ -59,7 +59,13 @@ def open_clients(settings: Settings, deadline: float | None, context: PipelineCo
     a, c = settings.airtable, settings.coda
     airtable = None
     if a.token and a.base_id and a.table:
-        airtable = AirtableClient(a.token, a.base_id, a.table, a.api_url, airtable_policy(a.rate_limit_wait, deadline))
+        airtable = AirtableClient(
+            a.token,
+            a.base_id,
+            a.table,
+            a.api_url,
+            airtable_policy(a.rate_limit_wait, deadline, requests_per_second=a.requests_per_second),
+        )
     coda = CodaClient(c.token, c.doc_id, c.api_url, coda_policy(deadline)) if c.token and c.doc_id else None
     bitbucket, insights = _bitbucket_clients(settings, context)
     return Clients(airtable, coda, bitbucket, insights)

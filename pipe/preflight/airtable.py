@@ -116,7 +116,7 @@ def airtable_checks(settings: Settings, policy: HttpPolicy | None = None) -> lis
         return [warned(SERVICE, "configured", "AIRTABLE_TOKEN is not set: Airtable is not checked")]
     if not a.base_id or not a.table:
         return [failed(SERVICE, "configured", "AIRTABLE_BASE_ID and AIRTABLE_TABLE are required with AIRTABLE_TOKEN")]
-    policy = policy or airtable_policy(a.rate_limit_wait)
+    policy = policy or airtable_policy(a.rate_limit_wait, requests_per_second=a.requests_per_second)
     client = AirtableClient(a.token, a.base_id, a.table, a.api_url, policy)
     checks: list[Check] = []
     if not _token(client, checks):

@@ -40,7 +40,11 @@ def start_mode(start: Start) -> Finish:
             "creates the branch in the pipeline's repository, so run it in a Bitbucket pipeline (a custom one)"
         )
     airtable = AirtableClient(
-        a.token, a.base_id, a.table, a.api_url, airtable_policy(a.rate_limit_wait, start.deadline)
+        a.token,
+        a.base_id,
+        a.table,
+        a.api_url,
+        airtable_policy(a.rate_limit_wait, start.deadline, requests_per_second=a.requests_per_second),
     )
     b = settings.bitbucket
     bitbucket = BitbucketClient(b.api_url, repo, bitbucket_policy(start.deadline), token=b.token) if b.token else None

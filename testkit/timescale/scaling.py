@@ -14,9 +14,9 @@ from unittest import mock
 import pipe.modes.sync as sync
 import pipe.sinks.coda_page as coda_page
 import pipe.sinks.coda_rows as coda_rows
-from pipe.clients.airtable import REQUESTS_PER_SECOND, airtable_policy
+from pipe.clients.airtable import airtable_policy
 from pipe.clients.coda import CodaLimits, MutationPolling, coda_policy
-from pipe.clients.http import HttpPolicy, SlidingWindowLimiter
+from pipe.clients.http import HttpPolicy
 
 
 def _scaled_sink(sink: type[Any], scale: float) -> type[Any]:
@@ -42,11 +42,9 @@ def scale_pipe_waits(scale: float) -> Iterator[None]:
         policy.backoff_cap *= scale
         return policy
 
-    def airtable(rate_limit_wait: float, deadline: float | None = None) -> HttpPolicy:
-        policy = airtable_policy(rate_limit_wait, deadline)  # AIRTABLE_RATE_LIMIT_WAIT is the caller's already
-        limiter = SlidingWindowLimiter(REQUESTS_PER_SECOND, 1.0 * scale)
-        policy.limiters = lambda _request: (limiter,)
-        return backoff(policy)
+    def airtable(rate_limit_wait: float, deadline: float | None = None, **pace: Any) -> HttpPolicy:
+        # AIRTABLE_RATE_LIMIT_WAIT is the caller's already
+        return backoff(airtable_policy(rate_limit_wait, deadline, **{**pace, "window": 1.0 * scale}))
 
     def coda(deadline: float | None = None, *, limits: CodaLimits | None = None, rate_limit_wait: float = 10.0):
         limits = (limits or CodaLimits()).scaled(scale)

@@ -437,7 +437,7 @@ def test_no_token_is_printed_or_reported(airtable_emulator, coda_emulator, tmp_p
 def test_stage_check_needs_no_git_repository(airtable_emulator, tmp_path, monkeypatch):
     from pipe.flow import run
 
-    monkeypatch.setattr("pipe.preflight.airtable.airtable_policy", lambda _wait: fast_airtable())
+    monkeypatch.setattr("pipe.preflight.airtable.airtable_policy", lambda _wait, **_pace: fast_airtable())
     assert run(environment(airtable_emulator, STAGE="check"), tmp_path) == 0
     (tmp_path / ".airtable-coda-sync.yml").write_text("airtable:\n  fieldz: {}\n", encoding="utf-8")
     assert run(environment(airtable_emulator, STAGE="check"), tmp_path) == 2  # the config file is wrong
