@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipe.commits import Commit, Tag
 from pipe.errors import UserError
-from pipe.model import Commit, Tag
 
 if TYPE_CHECKING:
     import git

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pipe.clients.git import GitError, GitRepo, pathspecs
-from pipe.model import CommitRange, Reference
+from pipe.commits import CommitRange, Reference
 from pipe.references import find_references
 from pipe.release.config import ReleaseConfig
 from pipe.release.entries import build_entries

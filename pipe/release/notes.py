@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from pipe.model import CommitRange
+from pipe.commits import CommitRange
 from pipe.release.config import ReleaseConfig
 from pipe.release.entries import EntriesResult, Entry, RecordRef
 from pipe.release.version import Version

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipe.clients.git import GitError, GitRepo
-from pipe.model import Commit, CommitRange, Tag
+from pipe.commits import Commit, CommitRange, Tag
 from pipe.release.config import TAG_PATTERN, compile_tag_pattern
 from pipe.release.version import Version
 
