@@ -25,8 +25,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from pipe.commits import Commit, Reference, ReferenceKind, ReferenceSource
 from pipe.errors import ConfigError
-from pipe.model import Commit, Reference, ReferenceKind, ReferenceSource
 
 if TYPE_CHECKING:
     import regex
@@ -142,14 +142,15 @@ def scan_text(
     boundaries); `find_references` takes care of that itself. Searching for keys takes at most `timeout`
     seconds, else KeyPatternTooSlow.
     """
+    if key_pattern is None:  # the common case, and most texts have no record ID: skip the sort
+        return [(ReferenceKind.RECORD_ID, m.group(0)) for m in RECORD_ID.finditer(text)] if "rec" in text else []
     found = [(m.start(), 0, ReferenceKind.RECORD_ID, m.group(0)) for m in RECORD_ID.finditer(text)]
-    if key_pattern is not None:
-        searcher = _searcher(key_pattern.pattern, key_pattern.flags)
-        try:
-            keys = [m for m in searcher.finditer(text, timeout=max(timeout, 0.001)) if m.group(0)]
-        except TimeoutError:
-            raise KeyPatternTooSlow(_too_slow(key_pattern, timeout, len(text))) from None
-        found += [(m.start(), 1, ReferenceKind.KEY, m.group(0)) for m in keys]
+    searcher = _searcher(key_pattern.pattern, key_pattern.flags)
+    try:
+        keys = [m for m in searcher.finditer(text, timeout=max(timeout, 0.001)) if m.group(0)]
+    except TimeoutError:
+        raise KeyPatternTooSlow(_too_slow(key_pattern, timeout, len(text))) from None
+    found += [(m.start(), 1, ReferenceKind.KEY, m.group(0)) for m in keys]
     return [(kind, value) for _, _, kind, value in sorted(found)]
 
 

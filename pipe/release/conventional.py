@@ -118,8 +118,16 @@ def _continues_header(line: str) -> bool:
 
 def parse(message: str) -> ConventionalCommit | None:
     """Parse a full commit message; None when its header is not conventional."""
-    text = normalise(message)
-    subject, rest = split_header(text)
+    return parse_parts(*split_message(message))
+
+
+def split_message(message: str) -> tuple[str, str]:
+    """(header, rest) of a raw commit message: `split_header(normalise(message))`."""
+    return split_header(normalise(message))
+
+
+def parse_parts(subject: str, rest: str) -> ConventionalCommit | None:
+    """`parse` of a message already split by `split_message` (callers that need the header too)."""
     header = parse_header(subject)
     if header is None:
         return None

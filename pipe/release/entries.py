@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from pipe.model import Commit, Reference, ReferenceKind
+from pipe.commits import Commit, Reference, ReferenceKind
 from pipe.references import find_references, parse_bitbucket_merge
 from pipe.release import conventional, pulls
 from pipe.release.conventional import ConventionalCommit, Footer
@@ -114,7 +114,8 @@ def build_entries(
     by_sha = {c.sha: c for c in commits}
     head = head if head in by_sha else commits[0].sha
     introduced = _introduced_by_merges(head, by_sha)
-    parsed = {c.sha: conventional.parse(c.message) for c in commits}
+    parts = {c.sha: conventional.split_message(c.message) for c in commits}  # split once, used twice
+    parsed = {sha: conventional.parse_parts(*split) for sha, split in parts.items()}
     targets = {sha: found for sha, p in parsed.items() if (found := revert_targets(by_sha[sha], p))}
     cancelled_pairs = _cancel_reverts(commits, targets, by_sha, introduced)
     cancelled = {sha for pair in cancelled_pairs for sha in pair}
@@ -140,7 +141,9 @@ def build_entries(
             empty += 1
             continue
         refs = _unique_refs([*refs_of.get(commit.sha, ()), *merge_refs.get(commit.sha, ())])
-        entry = _entry(commit, parsed[commit.sha], targets.get(commit.sha, ()), pr_of.get(commit.sha), refs)
+        entry = _entry(
+            commit, parts[commit.sha], parsed[commit.sha], targets.get(commit.sha, ()), pr_of.get(commit.sha), refs
+        )
         if entry.key in seen_keys:
             entry = replace(entry, key=f"{entry.key}-{commit.sha[:KEY_SHA_LENGTH]}")
         seen_keys.add(entry.key)
@@ -169,12 +172,13 @@ def revert_targets(commit: Commit, parsed: ConventionalCommit | None) -> tuple[s
 
 def _entry(
     commit: Commit,
+    split: tuple[str, str],
     parsed: ConventionalCommit | None,
     targets: tuple[str, ...],
     merge_pr: int | None,
     refs: list[Reference],
 ) -> Entry:
-    subject, rest = conventional.split_header(conventional.normalise(commit.message))
+    subject, rest = split
     squash_pr = pulls.suffix_number(subject)
     if parsed is not None:
         kind, scope, description = parsed.type, parsed.scope, parsed.description
