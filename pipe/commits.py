@@ -11,7 +11,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,11 @@ import functools
 import re
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from pipe.commits import Commit, Reference, ReferenceKind, ReferenceSource
 from pipe.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
 
 if TYPE_CHECKING:
     import regex

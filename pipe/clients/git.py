@@ -25,10 +25,11 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipe.commits import Commit, Tag
 from pipe.errors import UserError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
 
 if TYPE_CHECKING:
     import git

@@ -8,11 +8,14 @@ friends work with Jinja's attribute syntax.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pipe.release.entries import Entry
 from pipe.release.links import Links
 from pipe.release.notes import ReleaseNotes, date_of
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONTEXT_VERSION = 1  # bumped when a key changes meaning or goes away
 
