@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from functools import cached_property
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ class Commit:
     timestamp: int  # committer time, seconds since the epoch
     message: str  # full raw message, line endings as stored
 
-    @cached_property  # read several times per commit; cached in the instance's __dict__ (eq and hash ignore it)
+    @property
     def subject(self) -> str:
         return self.message.splitlines()[0].strip() if self.message.strip() else ""
 

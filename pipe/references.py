@@ -190,7 +190,8 @@ def find_references(
         for kind, value in scan(branch, "the branch name"):
             refs.setdefault(Reference(kind, value, ReferenceSource.BRANCH))
     for commit in reversed(commits):
-        merged = parse_bitbucket_merge(commit.subject) is not None
+        # (the prefix test first: `Commit.subject` splits the whole message)
+        merged = commit.message.lstrip().startswith("Merged in") and parse_bitbucket_merge(commit.subject) is not None
         source = ReferenceSource.MERGE_COMMIT if merged else ReferenceSource.COMMIT
         for kind, value in scan(commit.message, f"the message of commit {commit.short_sha}"):
             refs.setdefault(Reference(kind, value, source, commit.sha))

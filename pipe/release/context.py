@@ -94,7 +94,10 @@ def entry_context(e: Entry, links: Links, dates: dict[int, str] | None = None) -
         "subject": e.subject,
         "headline": e.headline,
         "body": e.body,
-        "footers": [{"token": f.token, "separator": f.separator, "value": f.value} for f in e.footers],
+        # (each `[... for ...]` costs a call even when empty, so empty tuples give `[]` directly)
+        "footers": [{"token": f.token, "separator": f.separator, "value": f.value} for f in e.footers]
+        if e.footers
+        else [],
         "breaking": e.breaking,
         "breaking_description": e.breaking_description,
         "conventional": e.conventional,
@@ -104,8 +107,8 @@ def entry_context(e: Entry, links: Links, dates: dict[int, str] | None = None) -
         "pr_number": e.pr_number,
         "pr_url": links.pull_request(e.pr_number),
         "reverts": list(e.reverts),
-        "records": [{"id_or_key": r.id_or_key, "title": r.title, "url": r.url} for r in e.records],
-        "references": [r.as_dict() for r in e.references],
+        "records": [{"id_or_key": r.id_or_key, "title": r.title, "url": r.url} for r in e.records] if e.records else [],
+        "references": [r.as_dict() for r in e.references] if e.references else [],
     }
 
 

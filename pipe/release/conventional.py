@@ -138,7 +138,7 @@ def parse_parts(subject: str, rest: str) -> ConventionalCommit | None:
         footers = _parse_footers(paragraphs[start:])
     else:
         body, footers = "", ()
-    breaking_footer = next((f for f in footers if f.breaking), None)
+    breaking_footer = next((f for f in footers if f.breaking), None) if footers else None
     description = header["description"].strip()
     breaking = bool(header["bang"]) or breaking_footer is not None
     return ConventionalCommit(

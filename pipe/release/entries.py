@@ -140,7 +140,8 @@ def build_entries(
         if not commit.message.strip():
             empty += 1
             continue
-        refs = _unique_refs([*refs_of.get(commit.sha, ()), *merge_refs.get(commit.sha, ())])
+        own, merged = refs_of.get(commit.sha), merge_refs.get(commit.sha)
+        refs = _unique_refs([*(own or ()), *(merged or ())]) if own or merged else []
         entry = _entry(
             commit, parts[commit.sha], parsed[commit.sha], targets.get(commit.sha, ()), pr_of.get(commit.sha), refs
         )
@@ -161,6 +162,8 @@ def revert_targets(commit: Commit, parsed: ConventionalCommit | None) -> tuple[s
     `parsed` is `conventional.parse(commit.message)`.
     """
     is_revert_type = parsed is not None and parsed.type == "revert"
+    if not is_revert_type and not _may_be_git_revert(commit.message):
+        return ()
     if not is_revert_type and not _GIT_REVERT_SUBJECT.match(commit.subject):
         return ()
     found = [m["sha"].lower() for m in _REVERTS_COMMIT.finditer(commit.message)]
@@ -168,6 +171,12 @@ def revert_targets(commit: Commit, parsed: ConventionalCommit | None) -> tuple[s
         for value in parsed.footer_values("Refs", "Reverts", "Revert"):
             found += [m.group(0).lower() for m in _SHA.finditer(value)]
     return tuple(dict.fromkeys(found))
+
+
+def _may_be_git_revert(message: str) -> bool:
+    # cheaper than `Commit.subject` (which splits the whole message), and true whenever the subject
+    # starts with Revert/Reapply: the subject is the message's first line, stripped
+    return message.lstrip().startswith(("Revert", "Reapply"))
 
 
 def _entry(
@@ -211,7 +220,7 @@ def _entry(
         pr_number=pr_number,
         reverts=targets,
         references=tuple(refs),
-        records=tuple(RecordRef(value) for value in dict.fromkeys(r.value for r in refs)),
+        records=tuple(RecordRef(value) for value in dict.fromkeys(r.value for r in refs)) if refs else (),
     )
 
 
