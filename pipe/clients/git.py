@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 
 from pipe.commits import Commit, Tag
 from pipe.errors import UserError
@@ -32,6 +31,8 @@ from pipe.errors import UserError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import git
 
 # `git log -z` ends each commit with NUL, which git refuses in commit messages. Inside a record the
@@ -83,16 +84,19 @@ class GitRepo:
     git without GitPython until `.repo` is asked for.
     """
 
-    def __init__(self, repo: git.Repo | None = None, *, root: Path | None = None) -> None:
+    def __init__(self, repo: git.Repo | None = None, *, root: str | os.PathLike[str] | None = None) -> None:
         if repo is None and root is None:
             raise ValueError("GitRepo needs a GitPython Repo or a root folder")
         self._repo = repo
-        self._root = root
+        # a str, so that a plain repository runs git without importing pathlib (~4 ms of the CLI's start-up)
+        self._root = os.fspath(root) if root is not None else None
         self._environment: dict[str, str] | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> GitRepo:
         """The repository at or above `path`, through GitPython."""
+        from pathlib import Path
+
         import git
 
         try:
@@ -108,10 +112,10 @@ class GitRepo:
     def open_plain(cls, path: str | os.PathLike[str]) -> GitRepo:
         """The repository at or above `path`, found by `git rev-parse`, without importing GitPython
         (see the module docstring: the release CLI's start-up)."""
-        folder = Path(path)
-        if not folder.exists():
+        folder = os.path.abspath(path)
+        if not os.path.exists(folder):
             raise GitError(f"{path} does not exist")
-        probe = cls(root=folder if folder.is_dir() else folder.parent)
+        probe = cls(root=folder if os.path.isdir(folder) else os.path.dirname(folder))
         try:
             top = probe.run("rev-parse", "--show-toplevel").strip()
         except GitError:
@@ -124,7 +128,7 @@ class GitRepo:
             top = git_dir if bare == "true" else ""
         if not top:
             raise GitError(f"{path} is not inside a git repository")
-        return cls(root=Path(top))
+        return cls(root=top)
 
     @property
     def repo(self) -> git.Repo:
@@ -136,10 +140,12 @@ class GitRepo:
 
     @property
     def root(self) -> Path:
+        from pathlib import Path
+
         if self._repo is not None:
             return Path(self._repo.working_tree_dir or self._repo.git_dir)
         assert self._root is not None
-        return self._root
+        return Path(self._root)
 
     def run(self, *args: str, timeout: float | None = None, input: str | None = None) -> str:
         """`git <args>` (with `input` on stdin); stdout decoded as UTF-8 (invalid bytes replaced).
@@ -188,7 +194,7 @@ class GitRepo:
         try:
             proc = subprocess.run(
                 ["git", *args],
-                cwd=self.root,
+                cwd=self._root,
                 env=env,
                 input=input.encode() if input is not None else None,
                 stdin=subprocess.DEVNULL if input is None else None,

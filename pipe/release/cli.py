@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> str:
     if not args.context:
         from pipe.release.render import load_template  # Jinja2 only when rendering
 
-        template = load_template(args.template, root=repo.root)  # fail before reading history
+        # fail before reading history; the root only for a user template (`repo.root` imports pathlib)
+        template = load_template(args.template, root=repo.root if args.template else None)
     if args.all:
         releases = release_history(
             repo, config=config, version=args.version, key_pattern=key_pattern, prerelease=args.prerelease
