@@ -24,7 +24,9 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 
+from pipe.clients import gitstream
 from pipe.commits import Commit, Tag
 from pipe.errors import UserError
 
@@ -155,8 +157,7 @@ class GitRepo:
         else:
             status, out, err = self._run_gitpython(args, timeout, input)
         if status != 0:
-            reason = err.decode("utf-8", errors="replace").strip() or f"exit status {status}"
-            raise GitError(f"git {' '.join(args)} failed: {reason}")
+            raise _failed(args, status, err)
         return out.decode("utf-8", errors="replace")
 
     def _run_gitpython(self, args: Sequence[str], timeout: float | None, input: str | None) -> tuple[int, bytes, bytes]:
@@ -187,15 +188,17 @@ class GitRepo:
                 stdin.close()
         return status, out, err if isinstance(err, bytes) else str(err).encode()
 
-    def _run_plain(self, args: Sequence[str], timeout: float | None, input: str | None) -> tuple[int, bytes, bytes]:
+    def _env(self) -> dict[str, str]:
         if self._environment is None:
             self._environment = {**os.environ, **command_environment(os.environ)}
-        env = self._environment
+        return self._environment
+
+    def _run_plain(self, args: Sequence[str], timeout: float | None, input: str | None) -> tuple[int, bytes, bytes]:
         try:
             proc = subprocess.run(
                 ["git", *args],
                 cwd=self._root,
-                env=env,
+                env=self._env(),
                 input=input.encode() if input is not None else None,
                 stdin=subprocess.DEVNULL if input is None else None,
                 capture_output=True,
@@ -224,7 +227,16 @@ class GitRepo:
             args.append(f"--since=@{since}")
         args.extend(revisions or ("HEAD",))
         args.append("--")
-        return parse_log(self.run(*args))
+        if self._repo is not None:
+            return parse_log(self.run(*args))
+        try:  # a plain repository parses the commits while git lists them (see pipe.clients.gitstream)
+            return parse_records(
+                gitstream.records(
+                    ["git", *args], cwd=self._root, env=self._env(), separator="\0", failed=partial(_failed, args)
+                )
+            )
+        except OSError as exc:
+            raise GitError(f"git {' '.join(args)} could not run: {exc}") from exc
 
     def touching(self, revisions: Sequence[str], paths: Sequence[str]) -> set[str]:
         """Shas of the commits of `revisions` that change something in `paths` (git pathspecs, see
@@ -363,10 +375,20 @@ class GitRepo:
             return None
 
 
+def _failed(args: Sequence[str], status: int, err: bytes) -> GitError:
+    reason = err.decode("utf-8", errors="replace").strip() or f"exit status {status}"
+    return GitError(f"git {' '.join(args)} failed: {reason}")
+
+
 def parse_log(output: str) -> list[Commit]:
     """Parse the output of `GitRepo.log`'s `git log -z --format=...` call."""
+    return parse_records(output.split("\0"))
+
+
+def parse_records(records: Iterable[str]) -> list[Commit]:
+    """Parse the NUL-separated records of that output."""
     commits = []
-    for record in output.split("\0"):
+    for record in records:
         record = record.lstrip("\n")
         if not record:
             continue
