@@ -14,16 +14,12 @@ class Failed(Exception):
     pass
 
 
-def run(script: str) -> list[str]:
-    return list(
-        gitstream.records(
-            [sys.executable, "-c", script],
-            cwd=None,
-            env=dict(os.environ),
-            separator="\0",
-            failed=lambda status, err: Failed(status, err),
-        )
-    )
+def run(script: str, into: list[str] | None = None) -> list[str]:
+    """The records of a Python script's stdout (appended to `into` as they come, when given)."""
+    got = [] if into is None else into
+    command = [sys.executable, "-c", script]
+    got.extend(gitstream.records(command, cwd=None, env=dict(os.environ), separator="\0", failed=Failed))
+    return got
 
 
 def test_records_across_chunks_are_those_of_the_whole_output() -> None:
@@ -40,14 +36,6 @@ def test_a_failure_is_raised_after_the_records_with_stderr() -> None:
     script = "import sys; sys.stdout.write('one\\0two'); sys.stderr.write('x' * 200000); sys.exit(3)"
     got: list[str] = []
     with pytest.raises(Failed) as caught:
-        got.extend(
-            gitstream.records(
-                [sys.executable, "-c", script],
-                cwd=None,
-                env=dict(os.environ),
-                separator="\0",
-                failed=lambda status, err: Failed(status, err),
-            )
-        )
+        run(script, into=got)
     assert got == ["one", "two"]
     assert caught.value.args == (3, b"x" * 200000)
