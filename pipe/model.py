@@ -13,6 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# defined apart, so that the release CLI need not build this module's dataclasses (see pipe.commits)
+from pipe.commits import Commit as Commit
+from pipe.commits import CommitRange as CommitRange
+from pipe.commits import Reference as Reference
+from pipe.commits import ReferenceKind as ReferenceKind
+from pipe.commits import ReferenceSource as ReferenceSource
+from pipe.commits import Tag as Tag
+
 
 class Stage(enum.StrEnum):
     """The pipeline stage the pipe runs at; decides the status a record moves to."""
@@ -21,83 +29,6 @@ class Stage(enum.StrEnum):
     REVIEW = "review"
     MERGE = "merge"
     DEPLOY = "deploy"
-
-
-@dataclass(frozen=True)
-class Commit:
-    """One commit as read from `git log` (never a GitPython object: see pipe.clients.git)."""
-
-    sha: str
-    parents: tuple[str, ...]
-    author_name: str
-    author_email: str
-    timestamp: int  # committer time, seconds since the epoch
-    message: str  # full raw message, line endings as stored
-
-    @property
-    def subject(self) -> str:
-        return self.message.splitlines()[0].strip() if self.message.strip() else ""
-
-    @property
-    def body(self) -> str:
-        lines = self.message.splitlines()
-        return "\n".join(lines[1:]).strip("\r\n ")
-
-    @property
-    def is_merge(self) -> bool:
-        return len(self.parents) > 1
-
-    @property
-    def short_sha(self) -> str:
-        return self.sha[:7]
-
-
-@dataclass(frozen=True)
-class Tag:
-    name: str
-    sha: str  # the commit the tag points at (peeled)
-    timestamp: int  # tagger date for annotated tags, else committer date
-
-
-@dataclass(frozen=True)
-class CommitRange:
-    """The commits a run looks at: reachable from `head` and not from `base`."""
-
-    head: str
-    base: str | None  # exclusive; None means the whole history
-    commits: tuple[Commit, ...]
-    description: str  # human readable, e.g. "merge-base(origin/main)..3f2a1bc"
-    warnings: tuple[str, ...] = ()
-    fetched: tuple[str, ...] = ()  # what had to be fetched (deepen, refs), for the log
-
-
-class ReferenceKind(enum.StrEnum):
-    RECORD_ID = "record_id"
-    KEY = "key"
-
-
-class ReferenceSource(enum.StrEnum):
-    BRANCH = "branch"
-    COMMIT = "commit"
-    MERGE_COMMIT = "merge_commit"  # Bitbucket's "Merged in <branch> (pull request #N)"
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A mention of an Airtable record (by record ID or human key) somewhere in the code."""
-
-    kind: ReferenceKind
-    value: str
-    source: ReferenceSource
-    commit: str | None = None  # sha, when found in a commit message
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "value": self.value,
-            "source": self.source.value,
-            "commit": self.commit,
-        }
 
 
 @dataclass(frozen=True)

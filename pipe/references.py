@@ -23,10 +23,11 @@ import functools
 import re
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
+from pipe.commits import Commit, Reference, ReferenceKind, ReferenceSource
 from pipe.errors import ConfigError
-from pipe.model import Commit, Reference, ReferenceKind, ReferenceSource
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
 
 if TYPE_CHECKING:
     import regex
@@ -142,14 +143,15 @@ def scan_text(
     boundaries); `find_references` takes care of that itself. Searching for keys takes at most `timeout`
     seconds, else KeyPatternTooSlow.
     """
+    if key_pattern is None:  # the common case, and most texts have no record ID: skip the sort
+        return [(ReferenceKind.RECORD_ID, m.group(0)) for m in RECORD_ID.finditer(text)] if "rec" in text else []
     found = [(m.start(), 0, ReferenceKind.RECORD_ID, m.group(0)) for m in RECORD_ID.finditer(text)]
-    if key_pattern is not None:
-        searcher = _searcher(key_pattern.pattern, key_pattern.flags)
-        try:
-            keys = [m for m in searcher.finditer(text, timeout=max(timeout, 0.001)) if m.group(0)]
-        except TimeoutError:
-            raise KeyPatternTooSlow(_too_slow(key_pattern, timeout, len(text))) from None
-        found += [(m.start(), 1, ReferenceKind.KEY, m.group(0)) for m in keys]
+    searcher = _searcher(key_pattern.pattern, key_pattern.flags)
+    try:
+        keys = [m for m in searcher.finditer(text, timeout=max(timeout, 0.001)) if m.group(0)]
+    except TimeoutError:
+        raise KeyPatternTooSlow(_too_slow(key_pattern, timeout, len(text))) from None
+    found += [(m.start(), 1, ReferenceKind.KEY, m.group(0)) for m in keys]
     return [(kind, value) for _, _, kind, value in sorted(found)]
 
 
@@ -188,7 +190,8 @@ def find_references(
         for kind, value in scan(branch, "the branch name"):
             refs.setdefault(Reference(kind, value, ReferenceSource.BRANCH))
     for commit in reversed(commits):
-        merged = parse_bitbucket_merge(commit.subject) is not None
+        # (the prefix test first: `Commit.subject` splits the whole message)
+        merged = commit.message.lstrip().startswith("Merged in") and parse_bitbucket_merge(commit.subject) is not None
         source = ReferenceSource.MERGE_COMMIT if merged else ReferenceSource.COMMIT
         for kind, value in scan(commit.message, f"the message of commit {commit.short_sha}"):
             refs.setdefault(Reference(kind, value, source, commit.sha))

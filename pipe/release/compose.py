@@ -6,16 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from pipe.clients.git import GitError, GitRepo, pathspecs
-from pipe.model import CommitRange, Reference
+from pipe.commits import CommitRange, Reference
 from pipe.references import find_references
 from pipe.release.config import ReleaseConfig
 from pipe.release.entries import build_entries
 from pipe.release.notes import ReleaseNotes, build_notes, bump_flags
 from pipe.release.range import ReleaseRange, ReleaseTag, merged_tags, release_range, release_tags
 from pipe.release.version import Version, next_version, parse_prerelease_variable, parse_version_variable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
 
 if TYPE_CHECKING:  # imported when used: logging and history are not needed for the latest release
     import logging

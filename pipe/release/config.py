@@ -28,12 +28,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from pipe.errors import ConfigError
 from pipe.release.version import FIRST_PREFIX, FIRST_VERSION, Version
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from pipe.release.notes import ReleaseNotes
 
 TAG_PATTERN = r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"

@@ -8,11 +8,14 @@ friends work with Jinja's attribute syntax.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pipe.release.entries import Entry
 from pipe.release.links import Links
 from pipe.release.notes import ReleaseNotes, date_of
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONTEXT_VERSION = 1  # bumped when a key changes meaning or goes away
 
@@ -91,7 +94,10 @@ def entry_context(e: Entry, links: Links, dates: dict[int, str] | None = None) -
         "subject": e.subject,
         "headline": e.headline,
         "body": e.body,
-        "footers": [{"token": f.token, "separator": f.separator, "value": f.value} for f in e.footers],
+        # (each `[... for ...]` costs a call even when empty, so empty tuples give `[]` directly)
+        "footers": [{"token": f.token, "separator": f.separator, "value": f.value} for f in e.footers]
+        if e.footers
+        else [],
         "breaking": e.breaking,
         "breaking_description": e.breaking_description,
         "conventional": e.conventional,
@@ -101,8 +107,8 @@ def entry_context(e: Entry, links: Links, dates: dict[int, str] | None = None) -
         "pr_number": e.pr_number,
         "pr_url": links.pull_request(e.pr_number),
         "reverts": list(e.reverts),
-        "records": [{"id_or_key": r.id_or_key, "title": r.title, "url": r.url} for r in e.records],
-        "references": [r.as_dict() for r in e.references],
+        "records": [{"id_or_key": r.id_or_key, "title": r.title, "url": r.url} for r in e.records] if e.records else [],
+        "references": [r.as_dict() for r in e.references] if e.references else [],
     }
 
 

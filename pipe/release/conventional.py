@@ -118,8 +118,16 @@ def _continues_header(line: str) -> bool:
 
 def parse(message: str) -> ConventionalCommit | None:
     """Parse a full commit message; None when its header is not conventional."""
-    text = normalise(message)
-    subject, rest = split_header(text)
+    return parse_parts(*split_message(message))
+
+
+def split_message(message: str) -> tuple[str, str]:
+    """(header, rest) of a raw commit message: `split_header(normalise(message))`."""
+    return split_header(normalise(message))
+
+
+def parse_parts(subject: str, rest: str) -> ConventionalCommit | None:
+    """`parse` of a message already split by `split_message` (callers that need the header too)."""
     header = parse_header(subject)
     if header is None:
         return None
@@ -130,7 +138,7 @@ def parse(message: str) -> ConventionalCommit | None:
         footers = _parse_footers(paragraphs[start:])
     else:
         body, footers = "", ()
-    breaking_footer = next((f for f in footers if f.breaking), None)
+    breaking_footer = next((f for f in footers if f.breaking), None) if footers else None
     description = header["description"].strip()
     breaking = bool(header["bang"]) or breaking_footer is not None
     return ConventionalCommit(

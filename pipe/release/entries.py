@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from pipe.model import Commit, Reference, ReferenceKind
+from pipe.commits import Commit, Reference, ReferenceKind
 from pipe.references import find_references, parse_bitbucket_merge
 from pipe.release import conventional, pulls
 from pipe.release.conventional import ConventionalCommit, Footer
@@ -114,7 +114,8 @@ def build_entries(
     by_sha = {c.sha: c for c in commits}
     head = head if head in by_sha else commits[0].sha
     introduced = _introduced_by_merges(head, by_sha)
-    parsed = {c.sha: conventional.parse(c.message) for c in commits}
+    parts = {c.sha: conventional.split_message(c.message) for c in commits}  # split once, used twice
+    parsed = {sha: conventional.parse_parts(*split) for sha, split in parts.items()}
     targets = {sha: found for sha, p in parsed.items() if (found := revert_targets(by_sha[sha], p))}
     cancelled_pairs = _cancel_reverts(commits, targets, by_sha, introduced)
     cancelled = {sha for pair in cancelled_pairs for sha in pair}
@@ -139,8 +140,11 @@ def build_entries(
         if not commit.message.strip():
             empty += 1
             continue
-        refs = _unique_refs([*refs_of.get(commit.sha, ()), *merge_refs.get(commit.sha, ())])
-        entry = _entry(commit, parsed[commit.sha], targets.get(commit.sha, ()), pr_of.get(commit.sha), refs)
+        own, merged = refs_of.get(commit.sha), merge_refs.get(commit.sha)
+        refs = _unique_refs([*(own or ()), *(merged or ())]) if own or merged else []
+        entry = _entry(
+            commit, parts[commit.sha], parsed[commit.sha], targets.get(commit.sha, ()), pr_of.get(commit.sha), refs
+        )
         if entry.key in seen_keys:
             entry = replace(entry, key=f"{entry.key}-{commit.sha[:KEY_SHA_LENGTH]}")
         seen_keys.add(entry.key)
@@ -158,6 +162,8 @@ def revert_targets(commit: Commit, parsed: ConventionalCommit | None) -> tuple[s
     `parsed` is `conventional.parse(commit.message)`.
     """
     is_revert_type = parsed is not None and parsed.type == "revert"
+    if not is_revert_type and not _may_be_git_revert(commit.message):
+        return ()
     if not is_revert_type and not _GIT_REVERT_SUBJECT.match(commit.subject):
         return ()
     found = [m["sha"].lower() for m in _REVERTS_COMMIT.finditer(commit.message)]
@@ -167,14 +173,21 @@ def revert_targets(commit: Commit, parsed: ConventionalCommit | None) -> tuple[s
     return tuple(dict.fromkeys(found))
 
 
+def _may_be_git_revert(message: str) -> bool:
+    # cheaper than `Commit.subject` (which splits the whole message), and true whenever the subject
+    # starts with Revert/Reapply: the subject is the message's first line, stripped
+    return message.lstrip().startswith(("Revert", "Reapply"))
+
+
 def _entry(
     commit: Commit,
+    split: tuple[str, str],
     parsed: ConventionalCommit | None,
     targets: tuple[str, ...],
     merge_pr: int | None,
     refs: list[Reference],
 ) -> Entry:
-    subject, rest = conventional.split_header(conventional.normalise(commit.message))
+    subject, rest = split
     squash_pr = pulls.suffix_number(subject)
     if parsed is not None:
         kind, scope, description = parsed.type, parsed.scope, parsed.description
@@ -207,7 +220,7 @@ def _entry(
         pr_number=pr_number,
         reverts=targets,
         references=tuple(refs),
-        records=tuple(RecordRef(value) for value in dict.fromkeys(r.value for r in refs)),
+        records=tuple(RecordRef(value) for value in dict.fromkeys(r.value for r in refs)) if refs else (),
     )
 
 

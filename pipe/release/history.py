@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipe.model import Commit
+from pipe.commits import Commit
 from pipe.release.range import ReleaseTag
 
 

@@ -7,9 +7,11 @@ latest release those two cost more than everything else together. Change both to
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipe.release.template import LoadedTemplate
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class BuiltinTemplate(LoadedTemplate):

@@ -20,14 +20,22 @@ _SUFFIX = re.compile(r"\s*\((?:pull request #|#|!)(?P<pr>\d+)\)\s*$")
 _GITHUB_MERGE = re.compile(r"Merge pull request #(?P<pr>\d+) from \S+")
 
 
+def _may_end_in_suffix(text: str) -> bool:
+    # Most headers have no suffix; `_SUFFIX.search` would try its leading `\s*` at every position
+    # of them (about 2 microseconds a header, twice per entry, 10,000 entries per changelog).
+    return text.rstrip().endswith(")")
+
+
 def suffix_number(header: str) -> int | None:
     """N of a header ending in `(pull request #N)`, `(#N)` or `(!N)`."""
-    match = _SUFFIX.search(header)
+    match = _SUFFIX.search(header) if _may_end_in_suffix(header) else None
     return int(match["pr"]) if match else None
 
 
 def without_suffix(text: str) -> str:
     """`text` without a trailing pull-request suffix (unchanged when that would leave nothing)."""
+    if not _may_end_in_suffix(text):
+        return text
     return _SUFFIX.sub("", text) or text
 
 

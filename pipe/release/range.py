@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pipe.clients.git import GitError, GitRepo
-from pipe.model import Commit, CommitRange, Tag
+from pipe.commits import Commit, CommitRange, Tag
 from pipe.release.config import TAG_PATTERN, compile_tag_pattern
 from pipe.release.version import Version
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
 
 if TYPE_CHECKING:
     import logging  # imported only when a shallow clone is deepened

@@ -15,13 +15,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from pipe.release.config import ReleaseConfig
 from pipe.release.context import build_context
 from pipe.release.links import Links
 from pipe.release.notes import ReleaseNotes
 from pipe.release.template import LoadedTemplate, display_name
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def load_template(path: str | None = None, *, root: Path | None = None) -> LoadedTemplate:

@@ -39,7 +39,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pipe.files import FileRefused, read_clone_file
 from pipe.release.errors import TemplateError
-from pipe.release.template import BUILTIN_DIR, LoadedTemplate, display_name, resolve_template_path
+from pipe.release.template import LoadedTemplate, builtin_dir, display_name, resolve_template_path
 
 BUILTIN_PREFIX = "builtin:"
 MAX_REPEAT = 100_000  # longest str/list a template may make with `*`
@@ -197,7 +197,7 @@ class _Loader(jinja2.BaseLoader):
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
         try:
             if template.startswith(BUILTIN_PREFIX):
-                path = BUILTIN_DIR / template[len(BUILTIN_PREFIX) :]
+                path = builtin_dir() / template[len(BUILTIN_PREFIX) :]
                 source = path.read_text(encoding="utf-8")
             else:
                 path = resolve_template_path(template, self.root)

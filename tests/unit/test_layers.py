@@ -14,7 +14,7 @@ PIPE = Path(__file__).resolve().parents[2] / "pipe"
 
 # Bottom to top; a package's layer is that of its first two name parts (pipe.<package>).
 LAYERS: list[set[str]] = [
-    {"pipe.errors", "pipe.model", "pipe.log", "pipe.files", "pipe.references"},
+    {"pipe.errors", "pipe.commits", "pipe.model", "pipe.log", "pipe.files", "pipe.references"},
     {"pipe.clients"},
     {"pipe.release"},
     {"pipe.config"},

@@ -150,3 +150,14 @@ def test_assign_commits_to_releases_by_walking() -> None:
         ("v1.1.0", ["fix: 4", "feat: 3"]),
         ("v1.0.0", ["fix: 2", "feat: 1"]),
     ]
+
+
+def test_date_of_gives_the_utc_day_as_datetime_does() -> None:
+    import datetime as dt
+
+    from pipe.release.notes import date_of
+
+    stamps = [0, -1, 86_399, 86_400, 951_782_400, 2**31, 1_700_000_000, -62_135_596_800, 253_402_300_799]
+    stamps += range(-(10**10), 10**10, 7_777_777)  # every few months over about 600 years
+    for stamp in stamps:
+        assert date_of(stamp) == dt.datetime.fromtimestamp(stamp, tz=dt.UTC).date().isoformat(), stamp
