@@ -161,8 +161,8 @@ class PipeVariables(BaseModel):
     )
     AIRTABLE_REQUESTS_PER_SECOND: BaseShare = _var(
         "This run's share of the base's 5 requests per second, spaced evenly. When many pipelines write to one "
-        "base at once, shares that add up to about half the base (2.5 divided by how many run at once) keep "
-        "them from locking the base out, at the price of slower runs; see docs/many-pipelines.md.",
+        "base at once, shares that add up to about half the base (2.5 divided by how many run at once) make "
+        "lockouts rare, at the price of slower runs; see docs/many-pipelines.md.",
         default=5.0,
         readme_default="`5` (the whole base)",
     )
