@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from pipe.flow import run  # noqa: E402
 from testkit.emulators.airtable import AirtableEmulator, LoggedRequest  # noqa: E402
 from testkit.gitrepos import GitRepoBuilder  # noqa: E402
+from testkit.work_item_base import WORK_ITEM_FIELDS, one_base_seed, ready, table  # noqa: E402
 
 BASE_ID = "appBenchmarkBase1"
 TABLE = "Work Items"
@@ -52,7 +53,6 @@ PER_SECOND = 5
 READ_BATCH = 100
 WRITE_BATCH = 10
 RECORDS_PER_COMMIT = 10
-STATUSES = ["Planned", "Ready", "In Progress", "In Review", "Merged", "On Staging", "Released", "Blocked"]
 
 
 def record_id(n: int) -> str:
@@ -60,32 +60,8 @@ def record_id(n: int) -> str:
 
 
 def seed(count: int) -> dict[str, Any]:
-    text = ("Branch", "Last Commit", "Last Run")
-    urls = ("Pull Request", "Commit URL", "Build URL")
-    fields: list[dict[str, Any]] = [
-        {"name": "Name", "type": "singleLineText"},
-        {"name": "Status", "type": "singleSelect", "options": {"choices": STATUSES}},
-        *({"name": name, "type": "singleLineText"} for name in text),
-        *({"name": name, "type": "url"} for name in urls),
-        *({"name": name, "type": "dateTime", "options": {"timeZone": "utc"}} for name in ("Merged At", "Released At")),
-    ]
-    records = [{"id": record_id(i), "fields": {"Name": f"Item {i}", "Status": "Ready"}} for i in range(count)]
-    return {
-        "tokens": [
-            {
-                "token": TOKEN,
-                "scopes": ["data.records:read", "data.records:write", "schema.bases:read"],
-                "bases": [BASE_ID],
-            }
-        ],
-        "bases": [
-            {
-                "id": BASE_ID,
-                "name": "Benchmark",
-                "tables": [{"name": TABLE, "primaryField": "Name", "fields": fields, "records": records}],
-            }
-        ],
-    }
+    records = [ready(record_id(i), f"Item {i}") for i in range(count)]
+    return one_base_seed(BASE_ID, TOKEN, "Benchmark", [table(TABLE, WORK_ITEM_FIELDS, records)])
 
 
 def make_repo(path: Path, count: int) -> GitRepoBuilder:

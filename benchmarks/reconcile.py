@@ -48,13 +48,13 @@ from pipe.clients.git import GitRepo  # noqa: E402
 from pipe.flow import run  # noqa: E402
 from testkit.emulators.airtable import AirtableEmulator, LoggedRequest  # noqa: E402
 from testkit.gitrepos import GitRepoBuilder  # noqa: E402
+from testkit.work_item_base import DATETIME, WORK_ITEM_FIELDS, one_base_seed, ready, table  # noqa: E402
 
 BASE_ID = "appBenchmarkBase1"
 TABLE = "Work Items"
 DEPLOYMENTS = "Deployments"
 TOKEN = "fake-airtable-token-benchmark"
 PER_SECOND = 5
-STATUSES = ["Planned", "Ready", "In Progress", "In Review", "Merged", "On Staging", "Released", "Blocked"]
 
 
 def record_id(n: int) -> str:
@@ -62,35 +62,14 @@ def record_id(n: int) -> str:
 
 
 def seed(count: int) -> dict[str, Any]:
-    text = ("Branch", "Last Commit", "Last Run")
-    urls = ("Pull Request", "Commit URL", "Build URL")
-    fields: list[dict[str, Any]] = [
-        {"name": "Name", "type": "singleLineText"},
-        {"name": "Status", "type": "singleSelect", "options": {"choices": STATUSES}},
-        *({"name": name, "type": "singleLineText"} for name in text),
-        *({"name": name, "type": "url"} for name in urls),
-        *({"name": name, "type": "dateTime", "options": {"timeZone": "utc"}} for name in ("Merged At", "Released At")),
-    ]
     log_fields = [
         {"name": "Deployment", "type": "singleLineText"},
         *({"name": name, "type": "singleLineText"} for name in ("Environment", "Commit", "Version", "Run")),
-        {"name": "Deployed At", "type": "dateTime", "options": {"timeZone": "utc"}},
+        {"name": "Deployed At", "type": "dateTime", "options": DATETIME},
     ]
-    records = [{"id": record_id(i), "fields": {"Name": f"Item {i}", "Status": "Ready"}} for i in range(count)]
-    scopes = ["data.records:read", "data.records:write", "schema.bases:read"]
-    return {
-        "tokens": [{"token": TOKEN, "scopes": scopes, "bases": [BASE_ID]}],
-        "bases": [
-            {
-                "id": BASE_ID,
-                "name": "Benchmark",
-                "tables": [
-                    {"name": TABLE, "primaryField": "Name", "fields": fields, "records": records},
-                    {"name": DEPLOYMENTS, "primaryField": "Deployment", "fields": log_fields, "records": []},
-                ],
-            }
-        ],
-    }
+    records = [ready(record_id(i), f"Item {i}") for i in range(count)]
+    tables = [table(TABLE, WORK_ITEM_FIELDS, records), table(DEPLOYMENTS, log_fields)]
+    return one_base_seed(BASE_ID, TOKEN, "Benchmark", tables)
 
 
 def make_repo(path: Path, commits: int, records: int, tag_every: int) -> tuple[GitRepoBuilder, list[str]]:

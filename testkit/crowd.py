@@ -12,7 +12,6 @@ after another), the 429s, the lockouts and the runs that failed.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -26,6 +25,7 @@ from typing import Any
 
 from testkit.emulators.airtable import AirtableEmulator
 from testkit.gitrepos import GitRepoBuilder
+from testkit.work_item_base import WORK_ITEM_FIELDS, one_base_seed, ready, table
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_ID = "appCrowdOfTeams01"
@@ -33,7 +33,6 @@ TABLE = "Work Items"
 TOKEN = "fake-airtable-token-crowd"
 PER_SECOND = 5
 RECORDS_PER_COMMIT = 10
-STATUSES = ["Planned", "Ready", "In Progress", "In Review", "Merged", "On Staging", "Released", "Blocked"]
 LOCKOUT = 30.0  # seconds: Airtable's penalty after an overflow
 
 
@@ -79,19 +78,12 @@ class Figures:
         """The shared floor: the admitted requests one after another at the base's 5 per second."""
         return (self.admitted - 1) / PER_SECOND if self.admitted > 1 else 0.0
 
-    @property
-    def ratio(self) -> float:
-        return self.wall / self.floor if self.floor else math.nan
-
 
 class Crowd:
     def __init__(self, workdir: Path, pipelines: int, *, seed: int = 1, sizes: tuple[int, int] = (20, 100)) -> None:
-        rng = random.Random(seed)
         self.workdir = workdir
         self.pipelines: list[Pipeline] = []
-        for index in range(pipelines):
-            count = rng.randint(*sizes)
-            records = tuple(record_id(index, n) for n in range(count))
+        for index, records in enumerate(work_items(crowd_sizes(pipelines, seed, sizes))):
             self.pipelines.append(Pipeline(index, records, _make_repo(workdir / f"repo-{index}", index, records)))
 
     @property
@@ -99,32 +91,7 @@ class Crowd:
         return sum(len(p.records) for p in self.pipelines)
 
     def seed(self) -> dict[str, Any]:
-        fields: list[dict[str, Any]] = [
-            {"name": "Name", "type": "singleLineText"},
-            {"name": "Status", "type": "singleSelect", "options": {"choices": STATUSES}},
-            *({"name": name, "type": "singleLineText"} for name in ("Branch", "Last Commit", "Last Run")),
-            *({"name": name, "type": "url"} for name in ("Pull Request", "Commit URL", "Build URL")),
-            *(
-                {"name": name, "type": "dateTime", "options": {"timeZone": "utc"}}
-                for name in ("Merged At", "Released At")
-            ),
-        ]
-        records = [
-            {"id": rec, "fields": {"Name": f"Item {rec[-6:]} of team {p.index}", "Status": "Ready"}}
-            for p in self.pipelines
-            for rec in p.records
-        ]
-        scopes = ["data.records:read", "data.records:write", "schema.bases:read"]
-        return {
-            "tokens": [{"token": TOKEN, "scopes": scopes, "bases": [BASE_ID]}],
-            "bases": [
-                {
-                    "id": BASE_ID,
-                    "name": "Crowd",
-                    "tables": [{"name": TABLE, "primaryField": "Name", "fields": fields, "records": records}],
-                }
-            ],
-        }
+        return airtable_seed([p.records for p in self.pipelines])
 
     def environment(self, pipeline: Pipeline, api_url: str, extra: Mapping[str, str]) -> dict[str, str]:
         return {
@@ -218,13 +185,6 @@ def _make_repo(path: Path, index: int, records: Sequence[str]) -> GitRepoBuilder
     return repo
 
 
-def report(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 # -- the same crowd in one process: the pipe's Airtable client in threads --------------------------
 
 
@@ -237,7 +197,7 @@ class Simulated:
 
 
 def simulate(
-    crowd_sizes: Sequence[int],
+    sizes: Sequence[int],
     *,
     scale: float,
     share: float | None = None,
@@ -253,8 +213,7 @@ def simulate(
     from pipe.clients.airtable import AirtableClient, airtable_policy
 
     rng = random.Random(seed)
-    sizes = list(crowd_sizes)
-    records = [[record_id(i, n) for n in range(size)] for i, size in enumerate(sizes)]
+    records = work_items(sizes)
     failures: list[BaseException] = []
     ended: list[float] = []
     fields = ["Name", "Status"]
@@ -276,9 +235,8 @@ def simulate(
         finally:
             ended.append(time.monotonic())
 
-    crowd = _CrowdSeed(records)
     with AirtableEmulator(**emulator_options(scale=scale, latency=(0.0, 0.002), seed=seed)) as emulator:
-        emulator.load_seed(crowd.seed())
+        emulator.load_seed(airtable_seed(records))
         started = time.monotonic()
         threads = [threading.Thread(target=pipeline, args=(i, emulator.url)) for i in range(len(sizes))]
         for thread in threads:
@@ -307,15 +265,18 @@ def simulate(
     return Simulated(figures, after)
 
 
-class _CrowdSeed(Crowd):
-    """A Crowd's seed for given record lists, without repositories."""
-
-    def __init__(self, records: Sequence[Sequence[str]]) -> None:  # noqa: D107
-        self.workdir = Path()
-        self.pipelines = [Pipeline(i, tuple(ids), None) for i, ids in enumerate(records)]  # type: ignore[arg-type]
+def airtable_seed(records: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """One base whose work items are every pipeline's (`records[i]`: pipeline i's record IDs), all Ready."""
+    items = [ready(rec, f"Item {rec[-6:]} of team {index}") for index, ids in enumerate(records) for rec in ids]
+    return one_base_seed(BASE_ID, TOKEN, "Crowd", [table(TABLE, WORK_ITEM_FIELDS, items)])
 
 
-def sizes(pipelines: int, seed: int = 1, bounds: tuple[int, int] = (20, 100)) -> list[int]:
-    """The crowd's work items per pipeline, as `Crowd` draws them."""
+def work_items(sizes: Sequence[int]) -> list[tuple[str, ...]]:
+    """Every pipeline's record IDs, `sizes[i]` of them for pipeline i."""
+    return [tuple(record_id(index, n) for n in range(size)) for index, size in enumerate(sizes)]
+
+
+def crowd_sizes(pipelines: int, seed: int = 1, bounds: tuple[int, int] = (20, 100)) -> list[int]:
+    """How many work items each pipeline of a crowd has: at random within `bounds`, repeatable with `seed`."""
     rng = random.Random(seed)
     return [rng.randint(*bounds) for _ in range(pipelines)]

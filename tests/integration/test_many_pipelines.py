@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from testkit.crowd import PER_SECOND, simulate, sizes
+from testkit.crowd import PER_SECOND, crowd_sizes, simulate
 
 SCALE = 0.05  # a window of 50 ms, a lockout of 1.5 s
 
@@ -17,7 +17,7 @@ SCALE = 0.05  # a window of 50 ms, a lockout of 1.5 s
 def crowd():
     logging.getLogger("pipe.http").setLevel(logging.ERROR)  # one warning per 429 otherwise
     try:
-        yield simulate(sizes(8, seed=3, bounds=(20, 40)), scale=SCALE, start_spread=0.5, seed=3)
+        yield simulate(crowd_sizes(8, seed=3, bounds=(20, 40)), scale=SCALE, start_spread=0.5, seed=3)
     finally:
         logging.getLogger("pipe.http").setLevel(logging.NOTSET)
 
