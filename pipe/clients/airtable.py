@@ -17,7 +17,7 @@ import requests
 from pyairtable import Api
 from pyairtable.formulas import EQ, OR, RECORD_ID, Field, to_formula_str
 
-from pipe.clients.crowd import SharedBasePacer
+from pipe.clients.crowd import BASE_LIMIT, SharedBasePacer
 from pipe.clients.http import HttpPolicy, SlidingWindowLimiter, session_with_policy
 from pipe.errors import EXIT_BAD_INPUT, SyncError, UserError
 from pipe.model import RecordState
@@ -26,7 +26,7 @@ log = logging.getLogger("pipe.airtable")
 
 READ_CHUNK = 100  # records per list request (Airtable's page size limit)
 WRITE_CHUNK = 10  # records per write request (Airtable's batch limit)
-REQUESTS_PER_SECOND = 5  # per base
+REQUESTS_PER_SECOND = BASE_LIMIT  # per base
 
 
 class AirtableError(SyncError):

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-BASE_LIMIT = 5.0  # requests per second per base (Airtable)
+BASE_LIMIT = 5  # requests per second per base (Airtable), whoever sends them
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+from pipe.clients.crowd import BASE_LIMIT
+
 TRUE_WORDS = frozenset({"true", "yes", "1"})
 FALSE_WORDS = frozenset({"false", "no", "0"})
 
@@ -70,9 +72,10 @@ def parse_base_share(value: object) -> float:
         number = float(str(value).strip())
     except ValueError:
         number = float("nan")
-    if not 0 < number <= 5:  # also refuses nan and inf
+    if not 0 < number <= BASE_LIMIT:  # also refuses nan and inf
         raise ValueError(
-            "expected requests per second, more than 0 and at most 5 (Airtable's limit per base), such as 1 or 0.5"
+            f"expected requests per second, more than 0 and at most {BASE_LIMIT} (Airtable's limit per base), "
+            "such as 1 or 0.5"
         )
     return number
 
