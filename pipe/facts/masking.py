@@ -7,7 +7,6 @@ every token shape pipe.log knows); each masked commit gives one warning, so the 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from pipe.log import REDACTED, Redactor
@@ -30,7 +29,7 @@ def mask_commits(commits: Sequence[Commit], redactor: Redactor) -> tuple[list[Co
         if warning is None:
             result.append(commit)
             continue
-        result.append(dataclasses.replace(commit, message=message))
+        result.append(commit._replace(message=message))
         warnings.append(warning)
     return result, warnings
 

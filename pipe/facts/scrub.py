@@ -20,9 +20,9 @@ T = TypeVar("T")
 
 
 def scrub(value: T, mask: Masker, keep: tuple[type, ...] = ()) -> T:
-    """`value` with every string inside it (through frozen dataclasses, tuples, lists and mappings) masked.
-    Objects of the `keep` types, and of kinds other than those (a compiled pattern), are kept as they are.
-    Logs one warning when anything was masked."""
+    """`value` with every string inside it (through frozen dataclasses, named tuples, tuples, lists and
+    mappings) masked. Objects of the `keep` types, and of kinds other than those (a compiled pattern),
+    are kept as they are. Logs one warning when anything was masked."""
     counter = [0]
     cleaned = _walk(value, mask, counter, keep)
     if counter[0]:
@@ -46,7 +46,10 @@ def _walk(value: Any, mask: Masker, counter: list[int], keep: tuple[type, ...]) 
         return masked
     if isinstance(value, tuple):
         items = tuple(_walk(v, mask, counter, keep) for v in value)
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        named = getattr(type(value), "_make", None)  # a named tuple (Commit, ReleaseNotes...) stays one
+        return named(items) if named is not None else items
     if isinstance(value, list):
         return [_walk(v, mask, counter, keep) for v in value]
     if isinstance(value, Mapping):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 
 from pipe.clients.git import GitError, GitRepo, pathspecs
 from pipe.commits import CommitRange, Reference
@@ -176,7 +175,7 @@ def release_history(
             f"this clone is shallow ({len(commits)} commits), so older releases are missing from the changelog; "
             "set `clone: depth: full` for this step in bitbucket-pipelines.yml"
         )
-        notes[-1] = replace(notes[-1], warnings=(*notes[-1].warnings, warning))
+        notes[-1] = notes[-1]._replace(warnings=(*notes[-1].warnings, warning))
     return notes
 
 

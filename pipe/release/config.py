@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipe.errors import ConfigError
 from pipe.release.version import FIRST_PREFIX, FIRST_VERSION, Version
@@ -42,8 +42,7 @@ if TYPE_CHECKING:
 TAG_PATTERN = r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 
 
-@dataclass(frozen=True)
-class GroupSpec:
+class GroupSpec(NamedTuple):
     title: str
     types: tuple[str, ...]
 
@@ -59,9 +58,8 @@ DEFAULT_GROUPS: tuple[GroupSpec, ...] = (
 DEFAULT_HIDDEN = ("chore", "ci", "test", "build", "style")
 
 
-@dataclass(frozen=True)
-class ReleaseConfig:
-    tag_pattern: re.Pattern[str] = field(default_factory=lambda: re.compile(TAG_PATTERN))
+class ReleaseConfig(NamedTuple):
+    tag_pattern: re.Pattern[str] = re.compile(TAG_PATTERN)
     groups: tuple[GroupSpec, ...] = DEFAULT_GROUPS
     hidden_types: frozenset[str] = frozenset(DEFAULT_HIDDEN)
     other_title: str | None = "Other"

@@ -28,7 +28,7 @@ Rules, and the choices made where the specification leaves room:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _HEADER = re.compile(
     r"(?P<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?P<scope>[^()\n]*)\))?(?P<bang>!)?: [ \t]*(?P<description>\S.*)"
@@ -42,8 +42,7 @@ _FOOTER = re.compile(
 BREAKING_TOKENS = frozenset({"BREAKING CHANGE", "BREAKING-CHANGE"})
 
 
-@dataclass(frozen=True)
-class Footer:
+class Footer(NamedTuple):
     token: str
     separator: str  # ": " or " #"
     value: str
@@ -53,9 +52,8 @@ class Footer:
         return self.token in BREAKING_TOKENS
 
 
-@dataclass(slots=True)
-class ConventionalCommit:
-    """A message that follows Conventional Commits (treat as immutable; slots for speed)."""
+class ConventionalCommit(NamedTuple):
+    """A message that follows Conventional Commits."""
 
     type: str  # lower case
     scope: str | None

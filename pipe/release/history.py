@@ -10,14 +10,13 @@ make one release, named by the highest (e.g. `v1.1.0` over `v1.1.0-rc.1`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipe.commits import Commit
 from pipe.release.range import ReleaseTag
 
 
-@dataclass(frozen=True)
-class ReleaseCommits:
+class ReleaseCommits(NamedTuple):
     tag: ReleaseTag | None  # None: unreleased
     head: str  # the tag's commit, or HEAD
     commits: list[Commit]  # newest first (log order)

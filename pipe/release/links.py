@@ -4,14 +4,12 @@ and GitLab repository URLs."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property
+from typing import NamedTuple
 
-_SCP = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>[^/].*)$")  # git@bitbucket.org:ws/repo.git
+_SCP = r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>[^/].*)$"  # git@bitbucket.org:ws/repo.git (compiled when met)
 
 
-@dataclass(frozen=True)
-class Links:
+class Links(NamedTuple):
     repo_url: str | None = None  # e.g. https://bitbucket.org/workspace/repo
 
     @classmethod
@@ -19,7 +17,7 @@ class Links:
         """Links for a git remote URL (https, ssh or scp-like); no links for local paths."""
         return cls(web_url(remote_url) if remote_url else None)
 
-    @cached_property
+    @property
     def host(self) -> str:
         url = self.repo_url or ""
         if "github" in url:
@@ -61,7 +59,7 @@ def web_url(remote_url: str) -> str | None:
         host_part, _, path = rest.partition("/")
         host = host_part.rsplit("@", 1)[-1].split(":", 1)[0]
     else:
-        match = _SCP.match(url)
+        match = re.match(_SCP, url)
         if not match or "/" in match["host"]:
             return None
         host, path = match["host"], match["path"]

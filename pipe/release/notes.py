@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from pipe.commits import CommitRange
 from pipe.release.config import ReleaseConfig
@@ -17,15 +17,13 @@ from pipe.release.entries import EntriesResult, Entry, RecordRef
 from pipe.release.version import Version
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     title: str
     types: tuple[str, ...]  # the types the group collects; () for the "other" group
     entries: tuple[Entry, ...]
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(NamedTuple):
     commits: int  # commits in the release, merges included
     merges: int
     entries: int  # entries shown in groups
@@ -36,8 +34,7 @@ class Stats:
     contributors: tuple[str, ...]  # author names, first appearance order
 
 
-@dataclass(frozen=True)
-class ReleaseNotes:
+class ReleaseNotes(NamedTuple):
     version: str  # without prefix, e.g. "1.4.0"
     tag_name: str  # the release's tag: the existing one, or the one proposed for unreleased commits
     tag: str | None  # the existing tag, None for unreleased commits
@@ -144,7 +141,7 @@ def resolve_records(notes: ReleaseNotes, resolve: Callable[[RecordRef], RecordRe
 
     def fix(entry: Entry) -> Entry:
         records = tuple(r for r in (resolve(record) for record in entry.records) if r is not None)
-        return replace(entry, records=records)
+        return entry._replace(records=records)
 
     cache: dict[str, Entry] = {}
 
@@ -153,8 +150,7 @@ def resolve_records(notes: ReleaseNotes, resolve: Callable[[RecordRef], RecordRe
             cache[entry.sha] = fix(entry)
         return cache[entry.sha]
 
-    return replace(
-        notes,
-        groups=tuple(replace(g, entries=tuple(fixed(e) for e in g.entries)) for g in notes.groups),
+    return notes._replace(
+        groups=tuple(g._replace(entries=tuple(fixed(e) for e in g.entries)) for g in notes.groups),
         breaking=tuple(fixed(e) for e in notes.breaking),
     )

@@ -28,7 +28,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipe.clients.git import GitError, GitRepo
 from pipe.commits import Commit, CommitRange, Tag
@@ -43,8 +43,7 @@ if TYPE_CHECKING:
 FULL_DEPTH_HINT = "set `clone: depth: full` for this step in bitbucket-pipelines.yml"
 
 
-@dataclass(frozen=True)
-class ReleaseTag:
+class ReleaseTag(NamedTuple):
     """A release tag and the version in its name."""
 
     tag: Tag
@@ -59,8 +58,7 @@ class ReleaseTag:
         return self.tag.sha
 
 
-@dataclass(frozen=True)
-class ReleaseRange:
+class ReleaseRange(NamedTuple):
     previous_tag: Tag | None
     tag: Tag | None  # the tag being released (tag build), None for unreleased commits
     commit_range: CommitRange

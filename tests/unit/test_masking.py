@@ -35,3 +35,26 @@ def test_mask_text_names_where_the_text_came_from():
     assert mask_text("feature/x", Redactor(), "the branch name") == ("feature/x", None)
     text, warning = mask_text(f"feature/{PAT}", Redactor(), "the branch name")
     assert text == f"feature/{REDACTED}" and warning is not None and warning.startswith("The branch name holds")
+
+
+def test_scrub_keeps_named_tuples_and_dataclasses_their_types():
+    """Commits and release notes are named tuples inside dataclass facts: masking one must give back the
+    same type (a plain tuple would lose `.message`), and leave untouched values the same objects."""
+    from dataclasses import dataclass
+
+    from pipe.commits import CommitRange
+    from pipe.facts.scrub import scrub
+
+    @dataclass(frozen=True)
+    class Facts:
+        commits: CommitRange
+        other: tuple[str, ...]
+
+    clean = commit("a" * 40, "feat: login")
+    leaky = commit("b" * 40, f"fix: token {PAT}")
+    facts = Facts(CommitRange("b" * 40, None, (leaky, clean), "whole history"), ("x", "y"))
+    cleaned = scrub(facts, lambda text: text.replace(PAT, REDACTED))
+    assert type(cleaned.commits) is CommitRange and type(cleaned.commits.commits[0]) is Commit
+    assert cleaned.commits.commits[0].message == f"fix: token {REDACTED}"
+    assert cleaned.commits.commits[1] is clean and cleaned.other is facts.other
+    assert cleaned.commits.description == "whole history"

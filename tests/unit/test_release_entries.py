@@ -61,7 +61,7 @@ def test_git_revert_and_reverted_commit_cancel_out() -> None:
     history.add("r", f'Revert "feat: oops"\n\nThis reverts commit {oops}.', "c1")
     result = build_entries(history.commits())
     assert [e.description for e in result.entries] == ["keep"]
-    assert result.cancelled == [(sha("r"), oops)]
+    assert result.cancelled == ((sha("r"), oops),)
 
 
 def test_conventional_revert_with_abbreviated_refs_cancels() -> None:

@@ -109,3 +109,14 @@ def test_version_variable_is_validated() -> None:
     for bad in ("1.4", "version-1.0.0", "latest", ""):
         with pytest.raises(ConfigError, match="VERSION"):
             parse_version_variable(bad)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["1.2.3", "v1.2.3", "v0.0.0", "v10.20.30", "V1.2.3", "vv1.2.3", "x1.2.3", "v01.2.3", "1.2.3.4", "1.2", "v1.2.3 "],
+)
+def test_the_plain_tag_shortcut_parses_as_the_full_rule_does(name: str) -> None:
+    """`v1.2.3` takes a shortcut in `Version.parse`; with build metadata added the same name takes the
+    full rule, which must give the same version (or none for both)."""
+    full = Version.parse(name.strip() + "+b1")
+    assert Version.parse(name) == (full._replace(build=()) if full else None)
