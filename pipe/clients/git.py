@@ -8,7 +8,7 @@ vs 0.17 s on 9,600 commits), so commits are parsed from a single formatted `git 
 The one place that avoids GitPython is `GitRepo.open_plain`, used by `python -m pipe.release`
 (which every merge step's latest-release notes and the benchmark run): importing GitPython alone
 takes 50-110 ms, longer than git-cliff takes for the whole latest release, while the CLI only needs
-`git` run a handful of times. Such a repository runs git with `subprocess` directly, in the same
+`git` run a handful of times. Such a repository runs git directly (`pipe.clients.process`), in the same
 environment, and still opens a GitPython `Repo` if anything asks for `.repo`.
 
 Every git call made through a `GitRepo` (ours and GitPython's own) runs with:
@@ -22,11 +22,9 @@ Output is decoded as UTF-8 with replacement characters, so messages in other enc
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
 
-from pipe.clients import gitstream
+from pipe.clients.process import Process
 from pipe.commits import Commit, Tag
 from pipe.errors import UserError
 
@@ -93,6 +91,10 @@ class GitRepo:
         # a str, so that a plain repository runs git without importing pathlib (~4 ms of the CLI's start-up)
         self._root = os.fspath(root) if root is not None else None
         self._environment: dict[str, str] | None = None
+        # HEAD's commit as `open_plain` found it: the release CLI, the one user of plain repositories,
+        # never moves HEAD (fetching tags and deepening do not), so `rev_parse("HEAD")` need not ask again
+        self._opened_head: str | None = None
+        self._started: dict[tuple[str, ...], Process] = {}  # see `_start`
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> GitRepo:
@@ -118,6 +120,13 @@ class GitRepo:
         if not os.path.exists(folder):
             raise GitError(f"{path} does not exist")
         probe = cls(root=folder if os.path.isdir(folder) else os.path.dirname(folder))
+        # the top folder and HEAD's commit in one git call (the release CLI's next question)
+        status, out, _ = probe._run_plain(["rev-parse", "--show-toplevel", "--verify", "--quiet", "HEAD^{commit}"])
+        lines = out.decode("utf-8", errors="replace").splitlines()
+        if status == 0 and len(lines) == 2:
+            repo = cls(root=lines[0])
+            repo._opened_head = lines[1]
+            return repo
         try:
             top = probe.run("rev-parse", "--show-toplevel").strip()
         except GitError:
@@ -193,21 +202,40 @@ class GitRepo:
             self._environment = {**os.environ, **command_environment(os.environ)}
         return self._environment
 
-    def _run_plain(self, args: Sequence[str], timeout: float | None, input: str | None) -> tuple[int, bytes, bytes]:
+    def _run_plain(
+        self, args: Sequence[str], timeout: float | None = None, input: str | None = None
+    ) -> tuple[int, bytes, bytes]:
+        proc = self._started.pop(tuple(args), None) if input is None else None
+        proc = proc or self._spawn(args, input)
         try:
-            proc = subprocess.run(
-                ["git", *args],
-                cwd=self._root,
-                env=self._env(),
-                input=input.encode() if input is not None else None,
-                stdin=subprocess.DEVNULL if input is None else None,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            status, out = proc.output(timeout)
+        except TimeoutError as exc:
             raise GitError(f"git {' '.join(args)} could not run: {exc}") from exc
-        return proc.returncode, proc.stdout, proc.stderr
+        return status, out, bytes(proc.stderr)
+
+    def _spawn(self, args: Sequence[str], input: str | None = None) -> Process:
+        """`git <args>` started in the repository (`-C`: posix_spawn has no working directory)."""
+        assert self._root is not None
+        try:
+            return Process(
+                ["git", "-C", self._root, *args],
+                env=self._env(),
+                input=input.encode("utf-8") if input is not None else None,
+            )
+        except OSError as exc:
+            raise GitError(f"git {' '.join(args)} could not run: {exc}") from exc
+
+    def _start(self, args: Sequence[str]) -> None:
+        """Start `git <args>` now, beside what comes next (a plain repository only); the next `run` of
+        the same arguments takes its answer instead of running git again."""
+        if self._repo is None and tuple(args) not in self._started:
+            self._started[tuple(args)] = self._spawn(args)
+
+    def _forget_started(self) -> None:
+        """Drop answers started before the repository changed (a fetch), reaping their processes."""
+        for proc in self._started.values():
+            proc.output()
+        self._started.clear()
 
     def log(
         self,
@@ -229,14 +257,11 @@ class GitRepo:
         args.append("--")
         if self._repo is not None:
             return parse_log(self.run(*args))
-        try:  # a plain repository parses the commits while git lists them (see pipe.clients.gitstream)
-            return parse_records(
-                gitstream.records(
-                    ["git", *args], cwd=self._root, env=self._env(), separator="\0", failed=partial(_failed, args)
-                )
-            )
-        except OSError as exc:
-            raise GitError(f"git {' '.join(args)} could not run: {exc}") from exc
+        proc = self._spawn(args)  # a plain repository parses the commits while git lists them
+        commits = parse_records(proc.records("\0"))
+        if proc.status != 0:
+            raise _failed(args, proc.status or 0, bytes(proc.stderr))
+        return commits
 
     def touching(self, revisions: Sequence[str], paths: Sequence[str]) -> set[str]:
         """Shas of the commits of `revisions` that change something in `paths` (git pathspecs, see
@@ -286,7 +311,7 @@ class GitRepo:
         reads every tag object). A target may be a tree or a blob: callers keep only the tags
         `merged_tag_names` confirms, which are commits."""
         try:
-            out = self.run("show-ref", "--tags", "--dereference")
+            out = self.run(*_TAG_TARGETS)
         except GitError:  # no tags at all: show-ref exits 1
             return []
         targets: dict[str, str] = {}
@@ -320,6 +345,7 @@ class GitRepo:
     def fetch(self, *args: str, timeout: float | None = FETCH_TIMEOUT_SECONDS) -> None:
         """`git fetch <args>`; callers bound what they fetch (depth, refspecs) and ask for tags explicitly."""
         tag_args = () if "--tags" in args else ("--no-tags",)
+        self._forget_started()
         self.run("fetch", "--quiet", *tag_args, *args, timeout=timeout)
 
     def merge_base(self, a: str, b: str) -> str | None:
@@ -362,17 +388,34 @@ class GitRepo:
 
     def rev_parse(self, revision: str) -> str | None:
         """The full sha of a revision, or None when it does not exist here."""
+        if revision == "HEAD" and self._opened_head is not None:
+            return self._opened_head
         try:
             return self.run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").strip() or None
         except GitError:
             return None
 
+    def expect_tag_targets(self) -> None:
+        """Start listing `tag_targets()` now, beside what comes next (a plain repository only)."""
+        self._start(_TAG_TARGETS)
+
+    def expect_remote_url(self, remote: str) -> None:
+        """Start reading `remote_url(remote)` now, beside what comes next (a plain repository only)."""
+        self._start(_remote_url_args(remote))
+
     def remote_url(self, remote: str) -> str | None:
         """The fetch URL of a configured remote, or None when there is no such remote."""
         try:
-            return self.run("config", "--get", f"remote.{remote}.url").strip() or None
+            return self.run(*_remote_url_args(remote)).strip() or None
         except GitError:
             return None
+
+
+_TAG_TARGETS = ("show-ref", "--tags", "--dereference")
+
+
+def _remote_url_args(remote: str) -> tuple[str, ...]:
+    return ("config", "--get", f"remote.{remote}.url")
 
 
 def _failed(args: Sequence[str], status: int, err: bytes) -> GitError:

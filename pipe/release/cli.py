@@ -89,6 +89,10 @@ def run(args: argparse.Namespace) -> str:
     except ValueError as exc:
         raise UserError(f"bad pattern: {exc}") from exc
     repo = GitRepo.open_plain(args.repo)  # GitPython is not needed here, and slow to import
+    if not args.repo_url:
+        repo.expect_remote_url("origin")  # git answers these while the notes are being made
+    if not args.all:
+        repo.expect_tag_targets()
     template = None
     if not args.context:
         from pipe.release.render import load_template  # Jinja2 only when rendering
