@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> str:
             )
     if not shown:
         return ""
-    return template.render(build_context(shown, links=links, full_history=args.all))
+    return template.render_releases(shown, links=links, full_history=args.all)
 
 
 def _config(args: argparse.Namespace) -> ReleaseConfig:

@@ -3,6 +3,7 @@ and GitLab repository URLs."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -19,24 +20,17 @@ class Links(NamedTuple):
 
     @property
     def host(self) -> str:
-        url = self.repo_url or ""
-        if "github" in url:
-            return "github"
-        if "gitlab" in url:
-            return "gitlab"
-        return "bitbucket"
+        return _host(self.repo_url or "")
 
     def commit(self, sha: str) -> str | None:
         if not self.repo_url:
             return None
-        path = {"github": "commit", "gitlab": "-/commit"}.get(self.host, "commits")
-        return f"{self.repo_url}/{path}/{sha}"
+        return f"{self.repo_url}/{_COMMIT_PATHS[_host(self.repo_url)]}/{sha}"
 
     def pull_request(self, number: int | None) -> str | None:
         if not self.repo_url or number is None:
             return None
-        path = {"github": "pull", "gitlab": "-/merge_requests"}.get(self.host, "pull-requests")
-        return f"{self.repo_url}/{path}/{number}"
+        return f"{self.repo_url}/{_PULL_REQUEST_PATHS[_host(self.repo_url)]}/{number}"
 
     def compare(self, from_ref: str | None, to_ref: str) -> str | None:
         if not self.repo_url or not from_ref:
@@ -49,6 +43,19 @@ class Links(NamedTuple):
         if self.host == "gitlab":
             return f"{self.repo_url}/-/compare/{a}...{b}"
         return f"{self.repo_url}/branches/compare/{b}%0D{a}#diff"
+
+
+_COMMIT_PATHS = {"github": "commit", "gitlab": "-/commit", "bitbucket": "commits"}
+_PULL_REQUEST_PATHS = {"github": "pull", "gitlab": "-/merge_requests", "bitbucket": "pull-requests"}
+
+
+@functools.cache  # a changelog asks ~20,000 times, for one or two URLs
+def _host(url: str) -> str:
+    if "github" in url:
+        return "github"
+    if "gitlab" in url:
+        return "gitlab"
+    return "bitbucket"
 
 
 def web_url(remote_url: str) -> str | None:

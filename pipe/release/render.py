@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipe.release.config import ReleaseConfig
-from pipe.release.context import build_context
 from pipe.release.links import Links
 from pipe.release.notes import ReleaseNotes
 from pipe.release.template import LoadedTemplate, display_name
@@ -54,4 +53,4 @@ def render_notes(
         if not releases:
             return ""
     template = template or load_template()
-    return template.render(build_context(releases, links=links, full_history=full_history))
+    return template.render_releases(releases, links=links or Links(), full_history=full_history)

@@ -8,18 +8,30 @@ from pipe.release.errors import TemplateError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (python -m pipe.release)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
+
+    from pipe.release.links import Links
+    from pipe.release.notes import ReleaseNotes
 
 DEFAULT_TEMPLATE = "default.md.j2"
 
 
 class LoadedTemplate:
-    """A template ready to render a context (`pipe.release.context.build_context`)."""
+    """A template ready to render release notes: a Jinja2 template renders their context
+    (`pipe.release.context.build_context`), the built-in one the notes themselves."""
 
     name: str  # as the user gave it, or `default.md.j2 (built-in)`
 
+    def render_releases(self, releases: Sequence[ReleaseNotes], *, links: Links, full_history: bool) -> str:
+        """The rendered text of `releases` (newest first): surrounding blank lines removed, one final
+        newline; TemplateError."""
+        from pipe.release.context import build_context
+
+        return self.render(build_context(releases, links=links, full_history=full_history))
+
     def render(self, context: dict) -> str:
-        """The rendered text (surrounding blank lines removed, one final newline); TemplateError."""
+        """The rendered text of a template context; TemplateError."""
         raise NotImplementedError
 
 

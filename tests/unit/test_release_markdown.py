@@ -81,9 +81,9 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_builtin_renderer_matches_the_jinja_template(case: str, links: Links) -> None:
     releases, full_history = CASES[case]
-    context = build_context(releases, links=links, full_history=full_history)
-    expected = load_jinja_template(None).render(context)
-    assert BuiltinTemplate("default.md.j2 (built-in)").render(context) == expected
+    expected = load_jinja_template(None).render(build_context(releases, links=links, full_history=full_history))
+    builtin = BuiltinTemplate("default.md.j2 (built-in)")
+    assert builtin.render_releases(releases, links=links, full_history=full_history) == expected
 
 
 def test_the_builtin_template_needs_no_jinja() -> None:
