@@ -33,6 +33,8 @@ class Process:
         err_r, err_w = os.pipe()
         in_r, in_w = os.pipe() if input is not None else (-1, -1)
         # The pipes are close-on-exec (Python's default); dup2 onto 0, 1 and 2 gives the child its own.
+        # Should this process run with a standard stream closed, a pipe takes its number; the pipes are
+        # made, and dup2'd, in the order 1, 2, 0, so an end is always dup2'd before its number is reused.
         actions: list[tuple] = [(os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)]
         if input is None:
             actions.append((os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0))

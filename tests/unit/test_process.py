@@ -63,3 +63,25 @@ def test_a_reader_that_stops_early_stops_the_child() -> None:
 def test_a_missing_program_raises_oserror() -> None:
     with pytest.raises(OSError):
         Process(["no-such-program-here"], env=dict(os.environ))
+
+
+@pytest.mark.parametrize("closed", [(0,), (1,), (2,), (0, 1), (1, 2), (0, 2), (0, 1, 2)])
+@pytest.mark.parametrize("given", [None, b"in"])
+def test_a_parent_without_standard_streams_still_reads_its_child(tmp_path, closed, given) -> None:
+    """This process started with some of stdin, stdout and stderr closed: its pipes take those numbers,
+    and the child must still get its own three streams."""
+    import subprocess
+
+    result = tmp_path / "result"
+    child = "import sys; print('out', sys.stdin.read()); print('err', file=sys.stderr)"
+    script = (
+        "import os, sys\n"
+        "from pipe.clients.process import Process\n"
+        f"for fd in {closed!r}: os.close(fd)\n"
+        f"proc = Process([sys.executable, '-c', {child!r}], env=dict(os.environ), input={given!r})\n"
+        "status, out = proc.output()\n"
+        f"open({str(result)!r}, 'w').write(repr((status, out, bytes(proc.stderr))))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    expected_in = (given or b"").decode()
+    assert result.read_text() == repr((0, f"out {expected_in}\n".encode(), b"err\n"))
