@@ -113,33 +113,49 @@ class GitRepo:
         return cls(repo)
 
     @classmethod
-    def open_plain(cls, path: str | os.PathLike[str]) -> GitRepo:
+    def open_plain(
+        cls, path: str | os.PathLike[str], *, expect_tag_targets: bool = False, expect_remote_url: str | None = None
+    ) -> GitRepo:
         """The repository at or above `path`, found by `git rev-parse`, without importing GitPython
-        (see the module docstring: the release CLI's start-up)."""
+        (see the module docstring: the release CLI's start-up). With the `expect_` flags, `tag_targets()`
+        and `remote_url(remote)` are asked for at once too, beside the rest (see `expect_tag_targets`)."""
         folder = os.path.abspath(path)
         if not os.path.exists(folder):
             raise GitError(f"{path} does not exist")
         probe = cls(root=folder if os.path.isdir(folder) else os.path.dirname(folder))
-        # the top folder and HEAD's commit in one git call (the release CLI's next question)
-        status, out, _ = probe._run_plain(["rev-parse", "--show-toplevel", "--verify", "--quiet", "HEAD^{commit}"])
+        if expect_tag_targets:
+            probe.expect_tag_targets()  # (git finds the repository from any folder inside it)
+        if expect_remote_url:
+            probe.expect_remote_url(expect_remote_url)
+        try:
+            top, head = probe._top_and_head(path)
+        except GitError:
+            probe._forget_started()
+            raise
+        repo = cls(root=top)
+        repo._opened_head, repo._started = head, probe._started
+        return repo
+
+    def _top_and_head(self, path: str | os.PathLike[str]) -> tuple[str, str | None]:
+        """(the repository's top folder, HEAD's commit or None when unknown) from one git call, or,
+        for a bare or empty repository, a few."""
+        status, out, _ = self._run_plain(["rev-parse", "--show-toplevel", "--verify", "--quiet", "HEAD^{commit}"])
         lines = out.decode("utf-8", errors="replace").splitlines()
         if status == 0 and len(lines) == 2:
-            repo = cls(root=lines[0])
-            repo._opened_head = lines[1]
-            return repo
+            return lines[0], lines[1]
         try:
-            top = probe.run("rev-parse", "--show-toplevel").strip()
+            top = self.run("rev-parse", "--show-toplevel").strip()
         except GitError:
             top = ""
         if not top:
             try:
-                bare, git_dir = probe.run("rev-parse", "--is-bare-repository", "--absolute-git-dir").split()
+                bare, git_dir = self.run("rev-parse", "--is-bare-repository", "--absolute-git-dir").split()
             except (GitError, ValueError):
                 raise GitError(f"{path} is not inside a git repository") from None
             top = git_dir if bare == "true" else ""
         if not top:
             raise GitError(f"{path} is not inside a git repository")
-        return cls(root=top)
+        return top, None
 
     @property
     def repo(self) -> git.Repo:

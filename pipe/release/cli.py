@@ -21,7 +21,6 @@ from pipe.errors import UserError
 from pipe.references import compile_key_pattern
 from pipe.release.compose import latest_release, release_history
 from pipe.release.config import TAG_PATTERN, ReleaseConfig
-from pipe.release.context import build_context, context_json
 from pipe.release.links import Links
 
 
@@ -88,11 +87,11 @@ def run(args: argparse.Namespace) -> str:
         key_pattern = compile_key_pattern(args.key_pattern) if args.key_pattern else None
     except ValueError as exc:
         raise UserError(f"bad pattern: {exc}") from exc
-    repo = GitRepo.open_plain(args.repo)  # GitPython is not needed here, and slow to import
-    if not args.repo_url:
-        repo.expect_remote_url("origin")  # git answers these while the notes are being made
-    if not args.all:
-        repo.expect_tag_targets()
+    repo = GitRepo.open_plain(  # GitPython is not needed here, and slow to import
+        args.repo,
+        expect_tag_targets=not args.all,  # git lists these while the rest goes on
+        expect_remote_url=None if args.repo_url else "origin",
+    )
     template = None
     if not args.context:
         from pipe.release.render import load_template  # Jinja2 only when rendering
@@ -112,6 +111,8 @@ def run(args: argparse.Namespace) -> str:
         print(f"warning: {warning}", file=sys.stderr)
     links = Links(args.repo_url.rstrip("/")) if args.repo_url else Links.from_remote(repo.remote_url("origin"))
     if template is None:
+        from pipe.release.context import build_context, context_json  # only for --context
+
         return context_json(build_context(releases, links=links, full_history=args.all))
     shown = [r for r in releases if config.publishes(r)]
     for release in releases:

@@ -182,6 +182,41 @@ def test_open_from_a_subfolder_and_errors(git_repo_builder: GitRepoFactory, tmp_
     assert isinstance(caught.value, UserError)
 
 
+def test_open_plain_finds_the_top_and_head_as_gitpython_does(git_repo_builder: GitRepoFactory, tmp_path: Path) -> None:
+    """`open_plain` (the release CLI's, without GitPython): from a subfolder, bare, empty, or not a
+    repository at all, the same answers and errors as `open`."""
+    origin = git_repo_builder("origin")
+    head = origin.commit("chore: x", files={"sub/dir/a.txt": "a"})
+    plain = GitRepo.open_plain(origin.path / "sub" / "dir")
+    assert plain.root == origin.path and plain.rev_parse("HEAD") == head
+    assert plain.current_branch() == "main"
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(origin.path), str(bare)], check=True)
+    assert GitRepo.open_plain(bare).rev_parse("HEAD") == head
+    empty = git_repo_builder("empty")
+    assert GitRepo.open_plain(empty.path).rev_parse("HEAD") is None
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(GitError, match="not inside a git repository"):
+        GitRepo.open_plain(tmp_path / "plain", expect_tag_targets=True, expect_remote_url="origin")
+    with pytest.raises(GitError, match="does not exist"):
+        GitRepo.open_plain(tmp_path / "missing")
+
+
+def test_expected_answers_are_those_asked_later_and_a_fetch_drops_them(git_repo_builder: GitRepoFactory) -> None:
+    origin = git_repo_builder("origin")
+    origin.commit("feat: one")
+    origin.tag("v1.0.0")
+    clone = origin.clone(git_repo_builder.path("clone"))
+    origin.commit("feat: two")
+    origin.tag("v1.1.0", annotated=True)
+    expected = GitRepo.open_plain(clone.path, expect_tag_targets=True, expect_remote_url="origin")
+    assert expected.remote_url("origin") == origin.url
+    assert [t.name for t in expected.tag_targets()] == ["v1.0.0"]
+    again = GitRepo.open_plain(clone.path, expect_tag_targets=True)
+    again.fetch("--tags", "origin")  # the tags listed before the fetch are out of date
+    assert sorted(t.name for t in again.tag_targets()) == ["v1.0.0", "v1.1.0"]
+
+
 def test_fetch_from_a_missing_remote_fails_cleanly(git_repo_builder: GitRepoFactory, tmp_path: Path) -> None:
     origin = git_repo_builder("origin")
     origin.commit("chore: x")
