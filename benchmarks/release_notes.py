@@ -18,6 +18,8 @@
 4. Times, as subprocesses including interpreter start-up, the median of several runs of
    `python -m pipe.release --all|--latest`, `git-cliff --offline --no-exec [--latest]` and the floor:
    `git log` with our format over the same commits (the whole history; the latest release's range).
+   The three commands take turns (ours, git-cliff, floor, ours, ...): on a shared machine whose speed
+   drifts, timing them one after the other gave ratios that moved by a fifth between two runs.
 5. Prints the pipe's own start-up: `python -m pipe` with DRY_RUN=true in a one-commit repository, time to
    its first log line (the project's .venv, which has the pipe's dependencies).
 """
@@ -100,16 +102,30 @@ def run_env() -> dict[str, str]:
 
 def time_command(command: list[str], cwd: Path, runs: int) -> tuple[float, int]:
     """Median wall time of `runs` runs (after one warm-up) and the output size in lines."""
+    return time_side_by_side({"command": (command, cwd, runs)})["command"]
+
+
+def time_side_by_side(commands: dict[str, tuple[list[str], Path, int]]) -> dict[str, tuple[float, int]]:
+    """For each label, (median wall time, output lines) of its (command, cwd, runs), after one warm-up
+    each. The runs are interleaved (ours, git-cliff, floor, ours, ...), so that a machine whose speed
+    drifts during the benchmark (a shared VM) weighs on every command alike."""
     env = run_env()
-    warm = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
-    if warm.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {warm.stderr.decode(errors='replace')[-2000:]}")
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), warm.stdout.count(b"\n")
+    lines = {}
+    for label, (command, cwd, _) in commands.items():
+        warm = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+        if warm.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {warm.stderr.decode(errors='replace')[-2000:]}")
+        lines[label] = warm.stdout.count(b"\n")
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for index in range(max(runs for _, _, runs in commands.values())):
+        for label, (command, cwd, runs) in commands.items():
+            if index < runs:
+                started = time.perf_counter()
+                subprocess.run(
+                    command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+                )
+                times[label].append(time.perf_counter() - started)
+    return {label: (statistics.median(times[label]), lines[label]) for label in commands}
 
 
 def previous_tag(repo: Path) -> str:
@@ -151,8 +167,15 @@ def startup_to_first_log_line(runs: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="timed runs of our CLI and the floor per case (median)")
-    parser.add_argument("--cliff-runs", type=int, default=3, help="timed runs of git-cliff per case (median)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=7,
+        help="timed runs per case of our CLI, the floor and git-cliff on the latest release (median)",
+    )
+    parser.add_argument(
+        "--cliff-runs", type=int, default=3, help="timed runs of git-cliff on the full history (median)"
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached repository")
     parser.add_argument("--no-cliff", action="store_true", help="skip git-cliff")
     args = parser.parse_args()
@@ -170,13 +193,17 @@ def main() -> int:
     floors = {"--all": ["HEAD"], "--latest": ["HEAD", f"^{previous_tag(repo)}"]}
     rows = []
     for label, flag in (("full history", "--all"), ("latest release", "--latest")):
-        our_time, our_lines = time_command([*ours, flag], ROOT, args.runs)
-        floor, _ = time_command(["git", "log", "-z", LOG_FORMAT, *floors[flag], "--"], repo, args.runs)
-        cliff_time = None
+        commands = {
+            "ours": ([*ours, flag], ROOT, args.runs),
+            "floor": (["git", "log", "-z", LOG_FORMAT, *floors[flag], "--"], repo, args.runs),
+        }
         if cliff is not None:
             command = [str(cliff), "--offline", "--no-exec", *(["--latest"] if flag == "--latest" else [])]
-            cliff_time, _ = time_command(command, repo, args.cliff_runs)
-        rows.append((label, our_time, our_lines, cliff_time, floor))
+            # git-cliff takes ~50 s for the full history: its runs there are few; the latest release is cheap
+            commands["git-cliff"] = (command, repo, args.cliff_runs if flag == "--all" else args.runs)
+        timed = time_side_by_side(commands)
+        cliff_time = timed["git-cliff"][0] if "git-cliff" in timed else None
+        rows.append((label, timed["ours"][0], timed["ours"][1], cliff_time, timed["floor"][0]))
 
     print()
     header = f"{'case':<16} {'ours (s)':>9} {'lines':>6} {'git-cliff (s)':>14} {'floor (s)':>10}"
@@ -188,7 +215,10 @@ def main() -> int:
             f"{label:<16} {our_time:>9.3f} {our_lines:>6} {cliff_text:>14} {floor:>10.3f} {ratio:>15}"
             f" {our_time / floor:>10.2f}x"
         )
-    print(f"\nmedian of {args.runs} runs (ours, floor) / {args.cliff_runs} runs (git-cliff), after one warm-up each;")
+    print(
+        f"\nmedian of {args.runs} runs (ours, floor, git-cliff on the latest release) / {args.cliff_runs} runs"
+        " (git-cliff on the full history), after one warm-up each, the commands' runs interleaved;"
+    )
     print("wall time of a subprocess, interpreter start-up included; floor: `git log` of the same commits.")
     bare, _ = time_command([str(python), "-c", "pass"], ROOT, args.runs)
     print(f"Python start-up alone (`python -c pass`, same environment): {bare:.3f} s")
