@@ -114,17 +114,24 @@ class GitRepo:
 
     @classmethod
     def open_plain(
-        cls, path: str | os.PathLike[str], *, expect_tag_targets: bool = False, expect_remote_url: str | None = None
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        expect_tags: bool = False,
+        expect_tag_targets: bool = False,
+        expect_remote_url: str | None = None,
     ) -> GitRepo:
         """The repository at or above `path`, found by `git rev-parse`, without importing GitPython
-        (see the module docstring: the release CLI's start-up). With the `expect_` flags, `tag_targets()`
-        and `remote_url(remote)` are asked for at once too, beside the rest (see `expect_tag_targets`)."""
+        (see the module docstring: the release CLI's start-up). With the `expect_` flags, `tags()`,
+        `tag_targets()` and `remote_url(remote)` are asked for at once too, beside the rest."""
         folder = os.path.abspath(path)
         if not os.path.exists(folder):
             raise GitError(f"{path} does not exist")
         probe = cls(root=folder if os.path.isdir(folder) else os.path.dirname(folder))
+        if expect_tags:
+            probe.expect_tags()  # (git finds the repository from any folder inside it)
         if expect_tag_targets:
-            probe.expect_tag_targets()  # (git finds the repository from any folder inside it)
+            probe.expect_tag_targets()
         if expect_remote_url:
             probe.expect_remote_url(expect_remote_url)
         try:
@@ -289,10 +296,7 @@ class GitRepo:
         """Tags with the commit each points at: annotated tags peeled, tags of tags too. Tags that
         point at a tree or a blob are left out (`object_type` says what they are). With `merged`,
         only the tags whose commit is `merged` or one of its ancestors."""
-        args = ["for-each-ref", f"--format={_REF_FORMAT}"]
-        if merged:
-            args.append(f"--merged={merged}")
-        out = self.run(*args, "refs/tags")
+        out = self.run(*_tags_args(merged))
         tags: list[Tag] = []
         nested: list[tuple[str, int]] = []
         for record in out.split(_RS):
@@ -415,6 +419,10 @@ class GitRepo:
         """Start listing `tag_targets()` now, beside what comes next (a plain repository only)."""
         self._start(_TAG_TARGETS)
 
+    def expect_tags(self) -> None:
+        """Start listing `tags()` now, beside what comes next (a plain repository only)."""
+        self._start(_tags_args(None))
+
     def expect_remote_url(self, remote: str) -> None:
         """Start reading `remote_url(remote)` now, beside what comes next (a plain repository only)."""
         self._start(_remote_url_args(remote))
@@ -428,6 +436,10 @@ class GitRepo:
 
 
 _TAG_TARGETS = ("show-ref", "--tags", "--dereference")
+
+
+def _tags_args(merged: str | None) -> tuple[str, ...]:
+    return ("for-each-ref", f"--format={_REF_FORMAT}", *((f"--merged={merged}",) if merged else ()), "refs/tags")
 
 
 def _remote_url_args(remote: str) -> tuple[str, ...]:

@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> str:
         raise UserError(f"bad pattern: {exc}") from exc
     repo = GitRepo.open_plain(  # GitPython is not needed here, and slow to import
         args.repo,
-        expect_tag_targets=not args.all,  # git lists these while the rest goes on
+        expect_tags=args.all,  # git lists these while the rest goes on
+        expect_tag_targets=not args.all,
         expect_remote_url=None if args.repo_url else "origin",
     )
     template = None

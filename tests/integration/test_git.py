@@ -212,9 +212,11 @@ def test_expected_answers_are_those_asked_later_and_a_fetch_drops_them(git_repo_
     expected = GitRepo.open_plain(clone.path, expect_tag_targets=True, expect_remote_url="origin")
     assert expected.remote_url("origin") == origin.url
     assert [t.name for t in expected.tag_targets()] == ["v1.0.0"]
-    again = GitRepo.open_plain(clone.path, expect_tag_targets=True)
+    assert [t.name for t in GitRepo.open_plain(clone.path, expect_tags=True).tags()] == ["v1.0.0"]
+    again = GitRepo.open_plain(clone.path, expect_tags=True, expect_tag_targets=True)
     again.fetch("--tags", "origin")  # the tags listed before the fetch are out of date
     assert sorted(t.name for t in again.tag_targets()) == ["v1.0.0", "v1.1.0"]
+    assert sorted(t.name for t in again.tags()) == ["v1.0.0", "v1.1.0"]
 
 
 def test_fetch_from_a_missing_remote_fails_cleanly(git_repo_builder: GitRepoFactory, tmp_path: Path) -> None:
