@@ -56,7 +56,7 @@ def release_context(notes: ReleaseNotes, links: Links, dates: dict[int, str] | N
         "compare": {
             "from": notes.compare_from,
             "to": notes.compare_to,
-            "url": links.compare(notes.compare_from, notes.compare_to if notes.tag else notes.head),
+            "url": notes.compare_url(links),
         },
         "groups": [
             {"title": g.title, "types": list(g.types), "entries": [entry(e) for e in g.entries]} for g in notes.groups

@@ -28,12 +28,9 @@ class BuiltinTemplate(LoadedTemplate):
             parts.append(_release(release, links, entry_links))
         return "".join(parts).strip("\n").rstrip() + "\n"
 
-    def render(self, context: dict) -> str:
-        raise TypeError("the built-in template renders release notes (render_releases), not a template context")
-
 
 def _release(notes: ReleaseNotes, links: Links, entry_links: _EntryLinks) -> str:
-    url = links.compare(notes.compare_from, notes.compare_to if notes.tag else notes.head)
+    url = notes.compare_url(links)
     version = f"[{notes.version}]({url})" if url else notes.version
     unreleased = "" if notes.tag is not None else " — unreleased"
     parts = [f"\n## {version} ({notes.date}){unreleased}\n"]
@@ -70,8 +67,7 @@ class _EntryLinks:
 
     def _text(self, entry: Entry) -> str:
         url = self.links.commit(entry.sha)
-        short = entry.sha[:7]
-        text = f" ([{short}]({url}))" if url else f" ({short})"
+        text = f" ([{entry.short_sha}]({url}))" if url else f" ({entry.short_sha})"
         if entry.pr_number is not None:
             pr_url = self.links.pull_request(entry.pr_number)
             text += f" ([#{entry.pr_number}]({pr_url}))" if pr_url else f" (#{entry.pr_number})"

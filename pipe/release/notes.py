@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from pipe.commits import CommitRange
 from pipe.release.config import ReleaseConfig
 from pipe.release.entries import EntriesResult, Entry, RecordRef
 from pipe.release.version import Version
+
+if TYPE_CHECKING:
+    from pipe.release.links import Links
 
 
 class Group(NamedTuple):
@@ -54,6 +57,10 @@ class ReleaseNotes(NamedTuple):
     @property
     def released(self) -> bool:
         return self.tag is not None
+
+    def compare_url(self, links: Links) -> str | None:
+        """The web page comparing the previous release with this one (with head's full sha when unreleased)."""
+        return links.compare(self.compare_from, self.compare_to if self.tag else self.head)
 
     @property
     def has_entries(self) -> bool:

@@ -27,7 +27,7 @@ import numbers
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,10 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pipe.files import FileRefused, read_clone_file
+from pipe.release.context import build_context
 from pipe.release.errors import TemplateError
+from pipe.release.links import Links
+from pipe.release.notes import ReleaseNotes
 from pipe.release.template import LoadedTemplate, builtin_dir, display_name, resolve_template_path
 
 BUILTIN_PREFIX = "builtin:"
@@ -227,8 +230,11 @@ class JinjaTemplate(LoadedTemplate):
     served: dict[str, str] = field(default_factory=dict)  # every template file loaded (includes too) -> name
     limits: Limits = DEFAULT_LIMITS
 
+    def render_releases(self, releases: Sequence[ReleaseNotes], *, links: Links, full_history: bool) -> str:
+        return self.render(build_context(releases, links=links, full_history=full_history))
+
     def render(self, context: dict) -> str:
-        """The rendered text (surrounding blank lines removed, one final newline)."""
+        """The rendered text of a template context (surrounding blank lines removed, one final newline)."""
         try:
             text = _render_bounded(self.template, context, self.limits)
         except Exception as exc:  # undefined variables, sandbox violations, errors in filters, limits...

@@ -26,12 +26,6 @@ class LoadedTemplate:
     def render_releases(self, releases: Sequence[ReleaseNotes], *, links: Links, full_history: bool) -> str:
         """The rendered text of `releases` (newest first): surrounding blank lines removed, one final
         newline; TemplateError."""
-        from pipe.release.context import build_context
-
-        return self.render(build_context(releases, links=links, full_history=full_history))
-
-    def render(self, context: dict) -> str:
-        """The rendered text of a template context; TemplateError."""
         raise NotImplementedError
 
 
