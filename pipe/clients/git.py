@@ -128,12 +128,13 @@ class GitRepo:
         if not os.path.exists(folder):
             raise GitError(f"{path} does not exist")
         probe = cls(root=folder if os.path.isdir(folder) else os.path.dirname(folder))
+        # (git finds the repository from any folder inside it)
         if expect_tags:
-            probe.expect_tags()  # (git finds the repository from any folder inside it)
+            probe._start(_tags_args(None))
         if expect_tag_targets:
-            probe.expect_tag_targets()
+            probe._start(_TAG_TARGETS)
         if expect_remote_url:
-            probe.expect_remote_url(expect_remote_url)
+            probe._start(_remote_url_args(expect_remote_url))
         try:
             top, head = probe._top_and_head(path)
         except GitError:
@@ -249,9 +250,9 @@ class GitRepo:
             raise GitError(f"git {' '.join(args)} could not run: {exc}") from exc
 
     def _start(self, args: Sequence[str]) -> None:
-        """Start `git <args>` now, beside what comes next (a plain repository only); the next `run` of
-        the same arguments takes its answer instead of running git again."""
-        if self._repo is None and tuple(args) not in self._started:
+        """Start `git <args>` now, beside what comes next; the next `run` of the same arguments takes
+        its answer instead of running git again."""
+        if tuple(args) not in self._started:
             self._started[tuple(args)] = self._spawn(args)
 
     def _forget_started(self) -> None:
@@ -414,18 +415,6 @@ class GitRepo:
             return self.run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").strip() or None
         except GitError:
             return None
-
-    def expect_tag_targets(self) -> None:
-        """Start listing `tag_targets()` now, beside what comes next (a plain repository only)."""
-        self._start(_TAG_TARGETS)
-
-    def expect_tags(self) -> None:
-        """Start listing `tags()` now, beside what comes next (a plain repository only)."""
-        self._start(_tags_args(None))
-
-    def expect_remote_url(self, remote: str) -> None:
-        """Start reading `remote_url(remote)` now, beside what comes next (a plain repository only)."""
-        self._start(_remote_url_args(remote))
 
     def remote_url(self, remote: str) -> str | None:
         """The fetch URL of a configured remote, or None when there is no such remote."""

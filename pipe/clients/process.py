@@ -112,13 +112,11 @@ class Process:
                 os.waitpid(self.pid, 0)
 
     def _feed(self, event: int, poller: select.poll, open_fds: set[int]) -> None:
-        written = 0
         if not event & select.POLLERR:
             try:
-                written = os.write(self._in, self._input[:CHUNK])
+                self._input = self._input[os.write(self._in, self._input[:CHUNK]) :]
             except BrokenPipeError:  # the child stopped reading: the rest is not wanted
                 self._input = self._input[:0]
-        self._input = self._input[written:]
         if not self._input or event & select.POLLERR:
             poller.unregister(self._in)
             os.close(self._in)
